@@ -1,0 +1,1 @@
+"""The model layer: a serialisable Recording and pure functions over it."""

@@ -1,0 +1,207 @@
+"""The :class:`Recording`: what happened on a real run, saved as versioned JSON.
+
+A recording is the ordered list of plain events that the plugins appended
+(see :mod:`teachkit.record.events`) plus a little metadata.  Jobs, tasks,
+stages, timelines and player frames are all *derived* from those events by
+pure functions, so a saved recording replays everything with no cluster.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+from teachkit.model.jobs import Job, WorkerInfo, build_jobs, build_workers
+from teachkit.record.events import FORMAT_NAME, SCHEMA_VERSION
+
+
+class RecordingError(ValueError):
+    """A recording file cannot be read (missing, corrupt, truncated, foreign or too new)."""
+
+
+class Recording:
+    """What the driver (scheduler) and the workers did during one or more jobs.
+
+    Parameters
+    ----------
+    events : list of dict, optional
+        Plain events in the wire format of :mod:`teachkit.record.events`.
+    meta : dict, optional
+        Facts about the run: versions, cluster, clock offsets, notes.
+
+    Examples
+    --------
+    >>> import teachkit
+    >>> rec = teachkit.Recording.load(teachkit.example_path("groupby"))
+    >>> [job.name for job in rec.jobs]
+    ['groupby count']
+    """
+
+    def __init__(self, events: list[dict] | None = None, meta: dict | None = None) -> None:
+        self.events: list[dict] = list(events or [])
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._cache: dict[str, Any] = {}
+
+    # -- building (used by teachkit.session while recording) -----------------
+    def _extend(self, events: list[dict]) -> None:
+        """Add events (kept in time order) and forget derived data."""
+        if events:
+            self.events.extend(events)
+            self.events.sort(key=lambda e: e["t"])
+            self._cache.clear()
+
+    # -- derived views of the events -------------------------------------------
+    @property
+    def t0(self) -> float:
+        """Absolute scheduler time that all relative times count from."""
+        if "t0" in self.meta:
+            return float(self.meta["t0"])
+        return self.events[0]["t"] if self.events else 0.0
+
+    @property
+    def workers(self) -> list[WorkerInfo]:
+        """The worker processes seen, named ``worker-1 ... worker-N``."""
+        if "workers" not in self._cache:
+            self._cache["workers"] = build_workers(self.events, self.t0)
+        return self._cache["workers"]
+
+    @property
+    def jobs(self) -> list[Job]:
+        """One :class:`~teachkit.model.jobs.Job` per action (graph submission), in order."""
+        if "jobs" not in self._cache:
+            jobs = build_jobs(self)
+            for job in jobs:
+                job.recording = self
+            self._cache["jobs"] = jobs
+        return self._cache["jobs"]
+
+    def job(self, which: int | str = -1) -> Job:
+        """Return a job by position or by name.
+
+        Raises
+        ------
+        LookupError
+            When there is no such job; the message lists the jobs there are.
+        """
+        jobs = self.jobs
+        if not jobs:
+            raise LookupError("This recording has no jobs: run a compute() or persist() inside teachkit.record(...).")
+        if isinstance(which, int):
+            try:
+                return jobs[which]
+            except IndexError:
+                raise LookupError(f"There is no job {which}: this recording has {len(jobs)} job(s).") from None
+        for job in jobs:
+            if job.name == which:
+                return job
+        names = ", ".join(repr(j.name) for j in jobs)
+        raise LookupError(f"There is no job named {which!r}; the jobs are: {names}.")
+
+    @property
+    def warnings(self) -> list[str]:
+        """Errors the recorder caught in itself (the jobs went on unharmed)."""
+        return [f"{e['where']}: {e['message']}" for e in self.events if e["kind"] == "warning"]
+
+    def summary(self) -> dict[str, Any]:
+        """Return plain data describing every job (JSON-ready).
+
+        ``num_tasks`` counts the Dask tasks of a job's graph; each stage's
+        ``num_tasks`` counts Spark-style tasks (one per partition).
+        """
+        from teachkit.model.summary import summarize
+
+        return summarize(self)
+
+    # -- persistence ---------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form: format name, schema version, meta, events."""
+        return {"format": FORMAT_NAME, "schema": SCHEMA_VERSION, "meta": self.meta, "events": self.events}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<data>") -> Recording:
+        """Build a recording from :meth:`to_dict` output, checking format and version."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+            raise RecordingError(f"{source}: not a teachkit recording (no \"format\": \"{FORMAT_NAME}\" field).")
+        schema = data.get("schema")
+        if not isinstance(schema, int):
+            raise RecordingError(f"{source}: the recording has no valid schema version.")
+        if schema > SCHEMA_VERSION:
+            raise RecordingError(
+                f"{source}: recorded with schema {schema}, newer than this teachkit understands "
+                f"({SCHEMA_VERSION}); upgrade teachkit to open it."
+            )
+        events = data.get("events")
+        if not isinstance(events, list) or not all(isinstance(e, dict) and "kind" in e and "t" in e for e in events):
+            raise RecordingError(f"{source}: the recording's events are missing or malformed.")
+        return cls(events, data.get("meta") or {})
+
+    def save(self, path: str | os.PathLike, *, compress: bool | None = None) -> Path:
+        """Write the recording as JSON (gzipped when ``path`` ends in ``.gz`` or ``compress``).
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        path = Path(path)
+        if compress is None:
+            compress = path.suffix == ".gz"
+        text = json.dumps(self.to_dict(), separators=(",", ":"))
+        tmp = path.with_name(path.name + ".tmp")
+        if compress:
+            with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as fh:
+                fh.write(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)  # never leave a half-written recording behind
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Recording:
+        """Read a recording written by :meth:`save` (plain or gzipped JSON).
+
+        Raises
+        ------
+        RecordingError
+            Naming the file and the problem when it is missing, corrupt,
+            truncated, not a teachkit recording, or from a newer teachkit.
+        """
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise RecordingError(f"{path}: cannot read the file ({exc.strerror or exc}).") from None
+        try:
+            if raw[:2] == b"\x1f\x8b":
+                raw = gzip.decompress(raw)
+            data = json.loads(raw.decode("utf-8"))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise RecordingError(f"{path}: the gzip data is corrupt or truncated ({exc}).") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RecordingError(f"{path}: not valid JSON, the file is corrupt or truncated ({exc}).") from None
+        return cls.from_dict(data, source=str(path))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Recording):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"<Recording: {len(self.jobs)} job(s), {len(self.workers)} worker(s), {len(self.events)} events>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{i}</td><td>{html.escape(j.name)}</td><td>{len(j.dask_tasks)}</td>"
+            f"<td>{j.duration_s:.2f} s</td></tr>"
+            for i, j in enumerate(self.jobs)
+        )
+        workers = ", ".join(html.escape(w.name) for w in self.workers)
+        return (
+            f"<div><b>teachkit recording</b>: {len(self.jobs)} job(s) on {len(self.workers)} workers ({workers})"
+            f"<table><tr><th>#</th><th>job</th><th>Dask tasks</th><th>duration</th></tr>{rows}</table></div>"
+        )

@@ -1,0 +1,1 @@
+"""The record layer: thin scheduler/worker plugins that append plain events."""

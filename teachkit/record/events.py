@@ -1,0 +1,162 @@
+"""The recorder's wire format: plain, JSON-ready events.
+
+Every event is a ``dict`` with at least ``"kind"`` and ``"t"`` (seconds on the
+**scheduler's clock**, see below).  The plugins in :mod:`teachkit.record.plugins`
+append them; :class:`teachkit.Recording` stores them unchanged and everything
+else in the kit is derived from them.  This module imports nothing of dask so
+that the model layer can use it without a cluster.
+
+One clock
+---------
+The scheduler (the driver) stamps its own events with its ``time()``.  Worker
+times (compute start/stop, dependency fetches, P2P sends) are shifted onto the
+scheduler's clock: compute times by the scheduler's measured offset for that
+worker (``WorkerState.time_delay``, refreshed on each heartbeat), fetch times
+by the worker's own estimate of the scheduler's clock (``Worker.scheduler_delay``).
+Client-side events (the job's plan) are shifted by the client-to-scheduler
+offset measured when recording starts.  On one machine the offsets are ~0; on
+a real cluster they correct for skewed clocks to within a heartbeat's latency.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+#: Bumped whenever the meaning or shape of an event changes.
+SCHEMA_VERSION = 1
+
+#: The ``"format"`` field of a saved recording.
+FORMAT_NAME = "teachkit-recording"
+
+
+class GraphTask(TypedDict):
+    """One task of a submitted graph, snapshotted when the scheduler received it."""
+
+    key: str  # stringified key, see :func:`key_str`
+    group: str  # dask task group name, e.g. "chunk-5d1c..."
+    prefix: str  # dask task prefix, e.g. "chunk"
+    index: int | None  # partition index for ``(name, i)`` keys
+    deps: list[str]  # keys it depends on
+
+
+class GraphEvent(TypedDict):
+    """``kind="graph"``: one graph submission, i.e. one job (one action)."""
+
+    kind: Literal["graph"]
+    t: float
+    job: int  # submission number within the recording, from 0
+    client: str
+    keys: list[str]  # requested output keys
+    span: list[str]  # span tags, e.g. ["groupby count"] from teachkit.job(...)
+    tasks: list[GraphTask]
+
+
+class TransitionEvent(TypedDict, total=False):
+    """``kind="tr"``: a task changed state on the scheduler.
+
+    ``worker`` is the assigned worker for ``-> processing`` and the worker that
+    ran it for ``processing -> memory/erred``.  Only ``processing -> memory``
+    carries ``thread``, ``nbytes``, ``compute`` ``[start, stop]`` and ``fetch``
+    (``[{"from", "start", "stop"}]``); ``-> erred`` carries ``error``.
+    """
+
+    kind: Literal["tr"]
+    t: float
+    key: str
+    start: str
+    finish: str
+    stimulus: str
+    worker: str
+    thread: int
+    nbytes: int
+    compute: list[float]
+    fetch: list[dict[str, Any]]
+    error: str
+
+
+class WorkerEvent(TypedDict, total=False):
+    """``kind="worker-added"`` / ``"worker-removed"``."""
+
+    kind: str
+    t: float
+    worker: str
+    name: str
+    nthreads: int
+    stimulus: str
+    cause: str  # "lost" (died), "retired", "closed" ... when known
+
+
+class StealEvent(TypedDict):
+    """``kind="steal"``: the scheduler moved a queued task from one worker to another."""
+
+    kind: Literal["steal"]
+    t: float
+    key: str
+    victim: str
+    thief: str
+    outcome: str  # "confirm" (moved), "already-computing", "reschedule", ...
+
+
+class FetchEvent(TypedDict):
+    """``kind="fetch"``: a worker fetched task results from another worker."""
+
+    kind: Literal["fetch"]
+    t: float
+    worker: str  # receiver
+    source: str  # sender
+    start: float
+    stop: float
+    keys: dict[str, int]  # key -> bytes
+    nbytes: int
+
+
+class P2PEvent(TypedDict):
+    """``kind="p2p"``: bytes one worker sent another in a P2P shuffle (outside the graph)."""
+
+    kind: Literal["p2p"]
+    t: float
+    shuffle: str
+    source: str
+    dest: str
+    nbytes: int
+    partitions: dict[str, int]  # output partition -> bytes
+
+
+class PlanEvent(TypedDict, total=False):
+    """``kind="plan"``: the client's expression for one job (logical and optimised)."""
+
+    kind: Literal["plan"]
+    t: float
+    keys: list[str]
+    logical: str | None
+    optimized: str | None
+    name: str | None  # derived job name, e.g. "groupby count"
+
+
+class WarningEvent(TypedDict):
+    """``kind="warning"``: the recorder caught an error of its own; the job went on."""
+
+    kind: Literal["warning"]
+    t: float
+    where: str
+    message: str
+
+
+def key_str(key: Any) -> str:
+    """Return the kit's string form of a dask key: ``"name"`` or ``"name|3"``.
+
+    >>> key_str(("chunk-ab12", 3))
+    'chunk-ab12|3'
+    >>> key_str("finalize-99")
+    'finalize-99'
+    """
+    if isinstance(key, tuple):
+        return "|".join(str(part) for part in key)
+    return str(key)
+
+
+def key_index(key: Any) -> int | None:
+    """Return the partition index of a ``(name, i)`` key, else ``None``."""
+    if isinstance(key, tuple) and len(key) >= 2 and isinstance(key[1], int):
+        return key[1]
+    return None

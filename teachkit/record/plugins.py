@@ -1,0 +1,350 @@
+"""Scheduler- and worker-side plugins that only append plain events.
+
+Like ``distributed.diagnostics.task_stream.TaskStreamPlugin``, these plugins
+perform no analysis and no drawing: each hook appends a small tuple or dict to
+a list and returns.  The client pulls the events back with
+``client.run_on_scheduler`` / ``client.run`` (see :mod:`teachkit.session`), so
+nothing assumes that the scheduler lives in the notebook's process.
+
+Every hook is wrapped so that an error inside the recorder is stored as a
+``warning`` event and never reaches the user's job.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from time import time
+from typing import Any
+
+from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
+
+from teachkit.record.events import key_index, key_str
+
+SCHEDULER_PLUGIN_NAME = "teachkit-recorder"
+WORKER_PLUGIN_NAME = "teachkit-worker-recorder"
+
+#: Stimulus prefixes that tell why a task left a worker.
+_CAUSES = (
+    ("handle-worker-cleanup", "worker-lost"),
+    ("remove-worker", "worker-lost"),
+    ("reschedule", "rescheduled"),
+    ("steal", "stolen"),
+)
+
+
+def cause_of(stimulus: str) -> str | None:
+    """Map a scheduler stimulus id to a short cause name (``None`` if ordinary)."""
+    for prefix, cause in _CAUSES:
+        if stimulus.startswith(prefix):
+            return cause
+    return None
+
+
+def _guarded(where: str):
+    """Decorate a hook: catch any exception and log it as a warning event."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def hook(self, *args, **kwargs):
+            try:
+                return func(self, *args, **kwargs)
+            except Exception as exc:  # never break the user's job
+                self._warn(where, exc)
+                return None
+
+        return hook
+
+    return decorate
+
+
+class SchedulerRecorder(SchedulerPlugin):
+    """Record graph submissions, task transitions, workers and steals.
+
+    Transitions are stored as tuples in the hot path (a few microseconds per
+    call) and turned into event dicts only when drained.
+    """
+
+    name = SCHEDULER_PLUGIN_NAME
+    idempotent = False
+
+    def __init__(self) -> None:
+        self.scheduler: Any = None
+        self.events: list[dict] = []
+        self.transitions: list[tuple] = []
+        self.jobs = 0
+
+    # -- lifecycle -----------------------------------------------------------
+    async def start(self, scheduler) -> None:
+        self.scheduler = scheduler
+        for ws in scheduler.workers.values():
+            self.events.append(self._worker_event("worker-present", ws, time()))
+
+    def _warn(self, where: str, exc: BaseException) -> None:
+        self.events.append(
+            {"kind": "warning", "t": time(), "where": where, "message": f"{type(exc).__name__}: {exc}"}
+        )
+
+    # -- hooks -----------------------------------------------------------------
+    @_guarded("update_graph")
+    def update_graph(self, scheduler, *, client, keys, tasks, annotations, priority, stimulus_id, **kw):
+        self.scheduler = scheduler
+        self._snapshot(scheduler, client, keys, tasks, annotations)
+
+    def _snapshot(self, scheduler, client, keys, tasks, annotations) -> None:
+        """Store the submitted graph: the scheduler forgets tasks after the job."""
+        snap = []
+        for key in tasks:
+            ts = scheduler.tasks.get(key)
+            if ts is None:
+                continue
+            snap.append(
+                {
+                    "key": key_str(key),
+                    "group": ts.group_key,
+                    "prefix": ts.prefix.name,
+                    "index": key_index(key),
+                    "deps": [key_str(d.key) for d in ts.dependencies],
+                }
+            )
+        span = self._span_name(scheduler, annotations, tasks)
+        self.events.append(
+            {
+                "kind": "graph",
+                "t": time(),
+                "job": self.jobs,
+                "client": str(client),
+                "keys": sorted(key_str(k) for k in keys),
+                "span": span,
+                "tasks": snap,
+            }
+        )
+        self.jobs += 1
+
+    @staticmethod
+    def _span_name(scheduler, annotations, tasks) -> list[str]:
+        ext = scheduler.extensions.get("spans")
+        span_ids = (annotations or {}).get("span") or {}
+        for key in tasks:
+            span_id = span_ids.get(key)
+            if isinstance(span_id, dict):  # {"name": (...), "ids": (...)}
+                if span_id.get("name"):
+                    return [str(tag) for tag in span_id["name"]]
+                span_id = (span_id.get("ids") or [None])[-1]
+            if span_id and ext is not None and span_id in ext.spans:
+                return [str(tag) for tag in ext.spans[span_id].name]
+        return []
+
+    def transition(self, key, start, finish, *args, stimulus_id=None, **kwargs):
+        # Hot path: no try/except cost beyond this frame, tuples only.
+        try:
+            if finish == "processing":
+                ws = self.scheduler.tasks[key].processing_on
+                self.transitions.append((time(), key, start, finish, stimulus_id, ws.address if ws else None, None))
+            elif start == "processing" and finish in ("memory", "erred"):
+                self.transitions.append((time(), key, start, finish, stimulus_id, kwargs.get("worker"), kwargs))
+            else:
+                self.transitions.append((time(), key, start, finish, stimulus_id, None, None))
+        except Exception as exc:
+            self._warn("transition", exc)
+
+    @_guarded("add_worker")
+    def add_worker(self, scheduler, worker: str) -> None:
+        ws = scheduler.workers.get(worker)
+        if ws is not None:
+            self.events.append(self._worker_event("worker-added", ws, time()))
+
+    @_guarded("remove_worker")
+    def remove_worker(self, scheduler, worker: str, *, stimulus_id: str, **kwargs) -> None:
+        ws = scheduler.workers.get(worker)
+        cause = "closed"
+        if "heartbeat" in stimulus_id or "stream" in stimulus_id or "handle-worker-cleanup" in stimulus_id:
+            cause = "lost"
+        elif "retire" in stimulus_id:
+            cause = "retired"
+        self.events.append(
+            {
+                "kind": "worker-removed",
+                "t": time(),
+                "worker": worker,
+                "name": str(ws.name) if ws is not None else "",
+                "stimulus": stimulus_id,
+                "cause": cause,
+                "held": [key_str(ts.key) for ts in ws.has_what] if ws is not None else [],
+                "running": [key_str(ts.key) for ts in ws.processing] if ws is not None else [],
+            }
+        )
+
+    @_guarded("log_event")
+    def log_event(self, topic, msg) -> None:
+        if topic == "stealing" and isinstance(msg, tuple) and msg and msg[0] != "request":
+            outcome, *rest = msg
+            if outcome == "reschedule":
+                rest = rest[1:]
+            key, _state, victim, thief, _stim = rest[:5]
+            self.events.append(
+                {"kind": "steal", "t": time(), "key": key_str(key), "victim": victim, "thief": thief, "outcome": outcome}
+            )
+
+    # -- helpers ---------------------------------------------------------------
+    @staticmethod
+    def _worker_event(kind: str, ws, t: float) -> dict:
+        return {"kind": kind, "t": t, "worker": ws.address, "name": str(ws.name), "nthreads": ws.nthreads}
+
+    def _transition_event(self, rec: tuple) -> dict:
+        t, key, start, finish, stimulus, worker, kw = rec
+        event: dict[str, Any] = {
+            "kind": "tr",
+            "t": t,
+            "key": key_str(key),
+            "start": start,
+            "finish": finish,
+            "stimulus": stimulus or "",
+        }
+        if worker:
+            event["worker"] = worker
+        if kw:
+            ws = self.scheduler.workers.get(worker) if self.scheduler is not None else None
+            delay = ws.time_delay if ws is not None else 0.0
+            if "thread" in kw and kw["thread"] is not None:
+                event["thread"] = int(kw["thread"])
+            if kw.get("nbytes") is not None:
+                event["nbytes"] = int(kw["nbytes"])
+            fetch = []
+            for ss in kw.get("startstops") or ():
+                if ss.get("action") == "compute":
+                    event["compute"] = [ss["start"] + delay, ss["stop"] + delay]
+                elif ss.get("action") == "transfer":
+                    fetch.append({"from": ss.get("source"), "start": ss["start"] + delay, "stop": ss["stop"] + delay})
+            if fetch:
+                event["fetch"] = fetch
+            if finish == "erred":
+                text = kw.get("exception_text") or ""
+                event["error"] = str(text)[:2000]
+        return event
+
+    def drain(self) -> list[dict]:
+        """Return and forget the events gathered so far (called through the client)."""
+        # Hooks and drain both run on the scheduler's event loop: no lock needed.
+        transitions, self.transitions = self.transitions, []
+        events, self.events = self.events, []
+        out = events
+        for rec in transitions:
+            try:
+                out.append(self._transition_event(rec))
+            except Exception as exc:
+                out.append({"kind": "warning", "t": time(), "where": "drain", "message": repr(exc)})
+        out.sort(key=lambda e: e["t"])
+        return out
+
+
+def drain_scheduler(dask_scheduler=None) -> list[dict]:
+    """``client.run_on_scheduler`` target: the recorder's new events."""
+    plugin = dask_scheduler.plugins.get(SCHEDULER_PLUGIN_NAME)
+    return plugin.drain() if plugin is not None else []
+
+
+def scheduler_time(dask_scheduler=None) -> float:
+    """``client.run_on_scheduler`` target: the scheduler's clock."""
+    return time()
+
+
+class WorkerRecorder(WorkerPlugin):
+    """Count the bytes each worker sends in P2P shuffles (outside the task graph).
+
+    Wraps ``ShuffleRun.send`` in the worker's process while registered (restored
+    on teardown).  Dependency fetches need no hook: the worker already keeps
+    ``transfer_incoming_log``, which :func:`drain_worker` reads.
+    """
+
+    name = WORKER_PLUGIN_NAME
+    idempotent = True
+
+    def __init__(self) -> None:
+        self.sent: dict = {}
+
+    def setup(self, worker) -> None:
+        self.worker = worker
+        self.sent = defaultdict(lambda: [0.0, 0, defaultdict(int)])
+        try:
+            from distributed.shuffle._core import ShuffleRun
+        except Exception:  # pragma: no cover - P2P not available
+            return
+        original = ShuffleRun.send
+        if getattr(original, "_teachkit", False):
+            return
+        sent = self.sent
+
+        async def send(run, address, shards):
+            try:
+                entry = sent[(str(run.id), run.local_address, address)]
+                entry[0] = time() + getattr(worker, "scheduler_delay", 0.0)
+                for pid, shard in shards:
+                    size = _shard_bytes(shard)
+                    entry[1] += size
+                    entry[2][str(pid)] += size
+            except Exception:
+                pass
+            return await original(run, address, shards)
+
+        send._teachkit = True  # type: ignore[attr-defined]
+        send._original = original  # type: ignore[attr-defined]
+        ShuffleRun.send = send
+
+    def teardown(self, worker) -> None:
+        try:
+            from distributed.shuffle._core import ShuffleRun
+
+            original = getattr(ShuffleRun.send, "_original", None)
+            if original is not None:
+                ShuffleRun.send = original
+        except Exception:  # pragma: no cover
+            pass
+
+
+def _shard_bytes(shard: Any) -> int:
+    """Best-effort size of one P2P shard (bytes, buffers or nested tuples of them)."""
+    if isinstance(shard, (bytes, bytearray, memoryview)):
+        return len(shard)
+    if isinstance(shard, (list, tuple)):
+        return sum(_shard_bytes(s) for s in shard if not isinstance(s, int))
+    nbytes = getattr(shard, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    try:
+        return memoryview(shard).nbytes
+    except TypeError:
+        return 0
+
+
+def drain_worker(since: float, dask_worker=None) -> list[dict]:
+    """``client.run`` target: this worker's fetches and P2P sends since ``since``."""
+    out: list[dict] = []
+    me = dask_worker.address
+    for item in list(dask_worker.transfer_incoming_log):
+        if item["stop"] < since:
+            continue
+        keys = {key_str(k): int(v or 0) for k, v in item["keys"].items()}
+        out.append(
+            {
+                "kind": "fetch",
+                "t": item["stop"],
+                "worker": me,
+                "source": item["who"],
+                "start": item["start"],
+                "stop": item["stop"],
+                "keys": keys,
+                "nbytes": int(item.get("total") or sum(keys.values())),
+            }
+        )
+    plugin = dask_worker.plugins.get(WORKER_PLUGIN_NAME)
+    if plugin is not None:
+        for (shuffle, source, dest), (t, nbytes, parts) in list(plugin.sent.items()):
+            if t < since:
+                continue
+            out.append(
+                {"kind": "p2p", "t": t, "shuffle": shuffle, "source": source, "dest": dest,
+                 "nbytes": nbytes, "partitions": dict(parts)}
+            )
+        plugin.sent.clear()
+    return out

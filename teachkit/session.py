@@ -1,0 +1,303 @@
+"""``teachkit.record(...)``: plugins in, a :class:`~teachkit.Recording` out.
+
+Recording works the same on a LocalCluster and on a remote scheduler: the
+plugins are registered through the client, they keep their events where they
+run, and the client pulls them back when the block ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from teachkit.model.recording import Recording
+from teachkit.record.events import key_str
+from teachkit.record.plugins import (
+    SCHEDULER_PLUGIN_NAME,
+    WORKER_PLUGIN_NAME,
+    SchedulerRecorder,
+    WorkerRecorder,
+    drain_scheduler,
+    drain_worker,
+    scheduler_time,
+)
+
+#: Seconds to wait for a persisted job to finish before the recording closes.
+PERSIST_WAIT_S = 600
+
+
+class RecordError(RuntimeError):
+    """Recording cannot start; the message says what to do."""
+
+
+def resolve_client(target: Any = None):
+    """Return the ``distributed.Client`` behind a Cluster, a Client or ``None`` (the default)."""
+    from distributed import Client
+
+    from teachkit import cluster as cluster_mod
+
+    if target is None:
+        current = cluster_mod.current()
+        if current is not None:
+            return current.client
+        try:
+            from distributed import default_client
+
+            return default_client()
+        except ValueError:
+            raise RecordError(
+                "There is no cluster to record: call teachkit.start_cluster() first, or pass a cluster or Client."
+            ) from None
+    if isinstance(target, cluster_mod.Cluster):
+        if not target.running:
+            raise RecordError("That cluster is closed: start a new one with teachkit.start_cluster().")
+        return target.client
+    if isinstance(target, Client):
+        return target
+    if hasattr(target, "scheduler_address") and hasattr(target, "workers"):
+        raise RecordError(
+            "teachkit.record needs a Client for a plain dask cluster: pass Client(cluster), "
+            "or start one with teachkit.start_cluster()."
+        )
+    raise RecordError(f"teachkit.record cannot record a {type(target).__name__}: pass a teachkit cluster or a Client.")
+
+
+@contextlib.contextmanager
+def job(name: str) -> Iterator[None]:
+    """Name the jobs run inside the block (a ``distributed.span``, which holds across processes).
+
+    Examples
+    --------
+    >>> with teachkit.record(cluster) as rec:          # doctest: +SKIP
+    ...     with teachkit.job("groupby count"):
+    ...         df.groupby("category").count().compute()
+    """
+    import warnings
+
+    from distributed import span
+
+    with span(str(name)), warnings.catch_warnings():
+        # dask-expr warns that annotations are ignored; the span still reaches the
+        # scheduler (it travels as span metadata), which is all teachkit needs.
+        warnings.filterwarnings("ignore", message="Dask annotations", category=UserWarning)
+        yield
+
+
+@contextlib.contextmanager
+def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
+    """Record every job run inside the block.
+
+    Parameters
+    ----------
+    target : Cluster or distributed.Client, optional
+        What to record; by default the cluster from :func:`teachkit.start_cluster`.
+    live : bool
+        Show progress per stage while jobs run (needs the live view).
+
+    Yields
+    ------
+    Recording
+        Filled in when the block ends (also when the job raised an error).
+
+    Examples
+    --------
+    >>> with teachkit.record(cluster) as rec:                   # doctest: +SKIP
+    ...     df.groupby("category").count().compute()
+    >>> rec.summary()["jobs"][0]["num_tasks"]                   # doctest: +SKIP
+    """
+    client = resolve_client(target)
+    rec = Recording(meta=_meta(client))
+    session = _Session(client, rec)
+    session.start()
+    watcher = None
+    if live:
+        from teachkit.views.live import LiveView  # lazy: views sit above the session
+
+        watcher = LiveView.start(session)
+    try:
+        yield rec
+    finally:
+        exc = sys.exc_info()[1]
+        session.stop(wait=exc is None)
+        if watcher is not None:
+            watcher.finish(rec)
+
+
+class _Session:
+    """The plumbing of one recording block."""
+
+    def __init__(self, client: Any, rec: Recording) -> None:
+        self.client = client
+        self.rec = rec
+        self.offset = 0.0
+        self.since = 0.0
+        self.futures: list = []
+        self.plans: list[dict] = []
+        self._original = None
+
+    def warn(self, where: str, exc: BaseException | str) -> None:
+        self.rec._extend([{"kind": "warning", "t": time.time() + self.offset, "where": where, "message": str(exc)}])
+
+    def start(self) -> None:
+        client = self.client
+        t_a = time.time()
+        t_s = client.run_on_scheduler(scheduler_time)
+        t_b = time.time()
+        self.offset = t_s - (t_a + t_b) / 2  # client clock -> scheduler clock
+        self.since = t_s
+        self.rec.meta.update(t0=t_s, clock_offset_client=self.offset)
+        if SCHEDULER_PLUGIN_NAME in _scheduler_plugins(client):
+            raise RecordError("A teachkit recording is already running on this cluster: end it before starting another.")
+        client.register_plugin(SchedulerRecorder(), name=SCHEDULER_PLUGIN_NAME)
+        try:
+            client.register_plugin(WorkerRecorder(), name=WORKER_PLUGIN_NAME)
+        except Exception as exc:  # P2P byte counts are a bonus, never a blocker
+            self.warn("worker plugin", exc)
+        self._hook_plans()
+
+    def drain(self) -> list[dict]:
+        """Pull the scheduler's new events (also used by the live view)."""
+        events = self.client.run_on_scheduler(drain_scheduler)
+        self.rec._extend(events)
+        return events
+
+    def stop(self, wait: bool) -> None:
+        client = self.client
+        self._unhook_plans()
+        pending = [f for f in self.futures if f.status == "pending"]  # persisted, still running
+        if wait and pending:
+            try:
+                from distributed import wait as wait_for
+
+                wait_for(pending, timeout=PERSIST_WAIT_S)
+            except Exception as exc:
+                self.warn("waiting for persisted jobs", exc)
+        self.futures = []
+        try:
+            self.drain()
+        except Exception as exc:
+            self.warn("drain scheduler", exc)
+        try:
+            per_worker = client.run(drain_worker, self.since, on_error="return")
+            for worker, events in per_worker.items():
+                if isinstance(events, BaseException):
+                    self.warn(f"worker {worker}", events)
+                else:
+                    self.rec._extend(events)
+        except Exception as exc:
+            self.warn("drain workers", exc)
+        self.rec._extend(self.plans)
+        for unregister, name in (
+            (client.unregister_scheduler_plugin, SCHEDULER_PLUGIN_NAME),
+            (client.unregister_worker_plugin, WORKER_PLUGIN_NAME),
+        ):
+            try:
+                unregister(name)
+            except Exception:
+                pass
+        self.rec.meta["stopped"] = time.time() + self.offset
+
+    # -- the client's plan of each job ------------------------------------------
+    def _hook_plans(self) -> None:
+        """Wrap this client's graph submission to note each job's expressions."""
+        client = self.client
+        original = client._graph_to_futures
+        session = self
+
+        def graph_to_futures(expr, keys, *args, **kwargs):
+            try:
+                session.plans.append(_plan_event(expr, keys, time.time() + session.offset))
+            except Exception as exc:
+                session.warn("plan", exc)
+            futures = original(expr, keys, *args, **kwargs)
+            try:
+                session.futures.extend(futures.values())
+            except Exception:
+                pass
+            return futures
+
+        self._original = original
+        client._graph_to_futures = graph_to_futures
+
+    def _unhook_plans(self) -> None:
+        if self._original is not None:
+            try:
+                del self.client._graph_to_futures  # back to the class's method
+            except AttributeError:
+                pass
+            self._original = None
+
+
+def _scheduler_plugins(client) -> list[str]:
+    try:
+        return list(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.plugins)))
+    except Exception:
+        return []
+
+
+def _plan_event(expr: Any, keys: Any, t: float) -> dict:
+    """The client-side plan of one job: logical (as written) and optimised expressions."""
+    logical_exprs = _logical_exprs()
+    logical = "\n".join(_tree(e) for e in logical_exprs) or None
+    optimized_expr = getattr(expr, "operands", [None])
+    inner = expr
+    if type(expr).__name__ == "FinalizeCompute" and optimized_expr:
+        inner = optimized_expr[0]
+    return {
+        "kind": "plan",
+        "t": t,
+        "keys": [key_str(k) for k in keys],
+        "logical": logical,
+        "optimized": _tree(inner),
+        "name": _plan_name(logical_exprs[0]) if logical_exprs else None,
+    }
+
+
+def _logical_exprs(max_depth: int = 25) -> list:
+    """Find the collections being computed in the calling frames (dask.compute/persist/client)."""
+    frame = sys._getframe(2)
+    for _ in range(max_depth):
+        if frame is None:
+            break
+        colls = frame.f_locals.get("collections")
+        if isinstance(colls, (list, tuple)) and colls and all(hasattr(c, "expr") for c in colls):
+            return [c.expr for c in colls]
+        frame = frame.f_back
+    return []
+
+
+def _tree(expr: Any) -> str | None:
+    try:
+        return expr.tree_repr()
+    except Exception:
+        return None
+
+
+def _plan_name(expr: Any) -> str | None:
+    """A readable job name from the expression, e.g. ``"groupby count"``."""
+    try:
+        from teachkit.model.plan_names import expr_name
+
+        return expr_name(expr)
+    except Exception:
+        return None
+
+
+def _meta(client) -> dict:
+    import dask
+    import distributed
+    import pandas
+
+    from teachkit import __version__
+
+    return {
+        "teachkit": __version__,
+        "dask": dask.__version__,
+        "distributed": distributed.__version__,
+        "pandas": pandas.__version__,
+        "scheduler": client.scheduler.address,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

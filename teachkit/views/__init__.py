@@ -1,0 +1,1 @@
+"""The views layer: pictures drawn from a Recording, never from a cluster."""
