@@ -1,0 +1,70 @@
+"""The ``teachkit`` command: ``doctor``, ``demo`` and ``summary``.
+
+Each subcommand imports its module only when it runs, so ``teachkit --help``
+stays fast and ``doctor`` still works when something else is broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="teachkit",
+        description="See Spark's execution model on real dask.dataframe jobs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check Python, packages, Graphviz, the Jupyter kernel and a 2-worker cluster",
+        description="One line per check (ok / MISSING, with the fix). Exit code 1 if anything is missing.",
+    )
+    doctor.add_argument(
+        "--no-cluster", action="store_true", help="skip the check that starts a 2-worker cluster"
+    )
+    doctor.set_defaults(run=_doctor)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run a small job on a local cluster, record it and write the pictures (no browser needed)",
+    )
+    demo.add_argument("--out", default="demo-output", help="folder to write to (default: %(default)s)")
+    demo.set_defaults(run=_job("demo"))
+
+    summary = sub.add_parser("summary", help="print a text summary of a saved recording")
+    summary.add_argument("recording", help="a saved recording (.json or .json.gz)")
+    summary.set_defaults(run=_job("summary"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from teachkit import doctor
+
+    return doctor.main(cluster=not args.no_cluster)
+
+
+def _job(name: str):
+    def run(args: argparse.Namespace) -> int:
+        try:
+            from teachkit import cli_jobs
+        except ModuleNotFoundError as exc:
+            if exc.name != "teachkit.cli_jobs":
+                raise
+            print(f"teachkit {name}: not available in this version yet", file=sys.stderr)
+            return 2
+        return getattr(cli_jobs, name)(args)
+
+    return run
+
+
+if __name__ == "__main__":
+    sys.exit(main())
