@@ -7,6 +7,7 @@ stays fast and ``doctor`` still works when something else is broken.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -55,7 +56,7 @@ def _doctor(args: argparse.Namespace) -> int:
 def _job(name: str):
     def run(args: argparse.Namespace) -> int:
         try:
-            from teachkit import cli_jobs
+            cli_jobs = importlib.import_module("teachkit.cli_jobs")
         except ModuleNotFoundError as exc:
             if exc.name != "teachkit.cli_jobs":
                 raise
