@@ -207,6 +207,9 @@ def start_cluster(
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address="127.0.0.1:0" if dashboard else None,
+                # Without a dashboard the scheduler still serves /metrics: keep it on a
+                # random loopback port instead of dask's default 8787 on every interface.
+                scheduler_kwargs=None if dashboard else {"dashboard_address": "127.0.0.1:0"},
                 silence_logs=logging.ERROR,
             )
             client = Client(local, set_as_default=True)

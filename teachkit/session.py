@@ -62,7 +62,10 @@ def resolve_client(target: Any = None):
             "teachkit.record needs a Client for a plain dask cluster: pass Client(cluster), "
             "or start one with teachkit.start_cluster()."
         )
-    raise RecordError(f"teachkit.record cannot record a {type(target).__name__}: pass a teachkit cluster or a Client.")
+    raise RecordError(
+        f"teachkit.record cannot record a {type(target).__name__}: pass the cluster from "
+        "teachkit.start_cluster() (or teachkit.connect()), or a distributed Client."
+    )
 
 
 @contextlib.contextmanager

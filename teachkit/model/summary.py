@@ -49,10 +49,8 @@ def summarize_job(job: Job) -> dict[str, Any]:
 
 
 def _stages(job: Job) -> list[dict] | None:
-    try:
-        from teachkit.model import stages as stages_mod
-    except ImportError:  # stage derivation not available
-        return None
+    from teachkit.model import stages as stages_mod
+
     return [stages_mod.stage_summary(stage) for stage in job.stages]
 
 

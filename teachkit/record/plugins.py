@@ -80,10 +80,17 @@ class SchedulerRecorder(SchedulerPlugin):
         for ws in scheduler.workers.values():
             self.events.append(self._worker_event("worker-present", ws, time()))
 
+    #: At most this many warnings are kept per hook; later ones are only counted.
+    MAX_WARNINGS = 20
+
     def _warn(self, where: str, exc: BaseException) -> None:
-        self.events.append(
-            {"kind": "warning", "t": time(), "where": where, "message": f"{type(exc).__name__}: {exc}"}
-        )
+        counts = self.__dict__.setdefault("_warned", {})
+        counts[where] = counts.get(where, 0) + 1
+        if counts[where] <= self.MAX_WARNINGS:
+            message = f"{type(exc).__name__}: {exc}"
+            if counts[where] == self.MAX_WARNINGS:
+                message += " (further warnings from this hook are dropped)"
+            self.events.append({"kind": "warning", "t": time(), "where": where, "message": message})
 
     # -- hooks -----------------------------------------------------------------
     @_guarded("update_graph")
@@ -229,7 +236,7 @@ class SchedulerRecorder(SchedulerPlugin):
         transitions, self.transitions = self.transitions, []
         events, self.events = self.events, []
         out = events
-        for rec in transitions:
+        for rec in transitions or ():
             try:
                 out.append(self._transition_event(rec))
             except Exception as exc:
