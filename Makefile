@@ -36,7 +36,7 @@ test: setup
 
 lab: setup
 	@echo "Opening JupyterLab on notebooks/ (listening on 127.0.0.1 only; Ctrl-C twice to stop)."
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks
+	@$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 demo: setup
 	$(BIN)/teachkit demo --out demo-output
