@@ -1,0 +1,300 @@
+"""Captions for the player's steps, in Spark's vocabulary.
+
+:class:`Facts` collects what happened in one step (filled in by
+:mod:`teachkit.model.frames`); :func:`caption` turns it into one or two
+sentences a learner can read aloud, e.g. "The driver assigns task 37 of
+stage 1 (partition 37: read → partial count) to worker-3, slot 2".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# state codes, as in teachkit.model.frames.STATES
+_PENDING, _ASSIGNED, _RUNNING, _DONE, _LOST, _RERUN, _FAILED = range(7)
+_ACTIVE = (_ASSIGNED, _RUNNING, _RERUN)
+
+
+def cause(stimulus: str) -> str | None:
+    """Why the scheduler did something, from its stimulus id (``None`` if ordinary)."""
+    from teachkit.model.jobs import _cause
+
+    return _cause(stimulus) if stimulus else None
+
+
+@dataclass
+class Facts:
+    """What one step changed (raw events and Spark-level state changes)."""
+
+    graph: tuple | None = None  # (dask tasks, spark tasks, stages)
+    started: list = field(default_factory=list)
+    steals: list = field(default_factory=list)  # (task, victim, thief)
+    workers: list = field(default_factory=list)  # (name, kind, cause, nthreads)
+    fetches: list = field(default_factory=list)  # (from, to, nbytes, nkeys)
+    sends: list = field(default_factory=list)  # (from, to, nbytes)
+    causes: set = field(default_factory=set)
+    nbytes: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)  # (task, message)
+    requeued: list = field(default_factory=list)  # (task, cause, worker name)
+    lost_results: list = field(default_factory=list)  # (task, worker name)
+    plumbing: list = field(default_factory=list)  # (prefix, worker name)
+    # Spark-level changes (filled by note_change)
+    first_assigned: list = field(default_factory=list)  # task: pending/lost -> active
+    spark_started: list = field(default_factory=list)  # task: assigned -> running
+    finished: list = field(default_factory=list)
+    undone: list = field(default_factory=list)
+    lost: list = field(default_factory=list)
+    freed: list = field(default_factory=list)  # (task, worker)
+    failed: list = field(default_factory=list)
+    moved: list = field(default_factory=list)
+    stage_started: list = field(default_factory=list)
+    stage_done: list = field(default_factory=list)
+    new: dict = field(default_factory=dict)  # task -> [state, worker, slot, holder]
+
+    def note_change(self, idx: int, old: list, new: list) -> None:
+        self.new[idx] = new
+        if new[0] in _ACTIVE and old[0] in (_PENDING, _LOST):
+            self.first_assigned.append(idx)
+        elif new[0] == _RUNNING and old[0] == _ASSIGNED:
+            self.spark_started.append(idx)
+        elif new[0] in _ACTIVE and new[1] != old[1]:
+            self.moved.append(idx)
+        if new[0] == _DONE and old[0] != _DONE:
+            self.finished.append(idx)
+        if old[0] == _DONE and new[0] != _DONE:
+            self.undone.append(idx)
+        if new[0] == _LOST and old[0] != _LOST:
+            self.lost.append(idx)
+        if new[0] == _FAILED and old[0] != _FAILED:
+            self.failed.append(idx)
+        if old[3] >= 0 and new[3] < 0 and new[0] == _DONE:
+            self.freed.append((idx, old[3]))
+
+
+def fmt_bytes(n: float) -> str:
+    """Human-readable bytes: ``3.1 MB``."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _task(b: Any, idx: int, long: bool = False) -> str:
+    if idx < 0:
+        return "a shuffle task"
+    st = b.tasks[idx]
+    text = f"task {st.partition} of stage {st.stage}"
+    if long:
+        text += f" (partition {st.partition}: {b.stage_by_id[st.stage].name})"
+    return text
+
+
+def _where(b: Any, idx: int, facts: Facts) -> str:
+    state = facts.new.get(idx) or b.shown[idx]
+    w, slot = state[1], state[2]
+    name = b.wname[w] if w >= 0 else "a worker"
+    return f"{name}, slot {slot}" if slot else name
+
+
+def _several(b: Any, idxs: list[int]) -> str:
+    stages = sorted({b.tasks[i].stage for i in idxs})
+    parts = sorted(b.tasks[i].partition for i in idxs)
+    if len(stages) == 1:
+        s = b.stage_by_id[stages[0]]
+        if len(parts) == 1:
+            rng = f"partition {parts[0]}"
+        elif parts[-1] - parts[0] == len(parts) - 1:
+            rng = f"partitions {parts[0]}–{parts[-1]}"
+        else:
+            rng = "partitions " + ", ".join(map(str, parts[:5])) + (" …" if len(parts) > 5 else "")
+        return f"{_plural(len(idxs), 'task')} of stage {stages[0]} ({rng}: {s.name})"
+    return f"{_plural(len(idxs), 'task')} of stages {', '.join(map(str, stages))}"
+
+
+def _workers_of(b: Any, idxs: list[int], facts: Facts) -> str:
+    names = sorted({_where(b, i, facts).split(",")[0] for i in idxs})
+    return ", ".join(names[:4]) + (" …" if len(names) > 4 else "")
+
+
+def _assign_text(b: Any, facts: Facts) -> str:
+    idxs = [i for i in facts.first_assigned if i >= 0]
+    if not idxs:
+        return ""
+    reruns = [i for i in idxs if (facts.new.get(i) or b.shown[i])[0] == _RERUN]
+    if len(idxs) == 1:
+        i = idxs[0]
+        if reruns:
+            why = _rerun_reason(b, i)
+            return f"The driver re-runs {_task(b, i, True)} on {_where(b, i, facts)} ({why})"
+        again = " again (Dask rescheduled it)" if "rescheduled" in facts.causes or b.key_attempt(i) > 1 else ""
+        return f"The driver assigns {_task(b, i, True)} to {_where(b, i, facts)}{again}"
+    verb = "re-assigns" if reruns else "assigns"
+    return f"The driver {verb} {_several(b, idxs)} to {_workers_of(b, idxs, facts)}"
+
+
+def _rerun_reason(b: Any, idx: int) -> str:
+    cause = b.rerun_cause(idx)
+    if cause == "result-lost":
+        return "its result was lost with a dead worker: Spark-style recomputation from lineage"
+    if cause == "worker-lost":
+        return "the worker running it died"
+    return "a retry"
+
+
+def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
+    """Return (caption, step kind) for one step."""
+    parts: list[str] = []
+    step_kind = "tasks"
+    died = [w for w in facts.workers if w[1] == "worker-removed" and w[2] in ("lost", None)]
+    cleanup = [r for r in facts.requeued if r[1] == "worker-lost"] or facts.lost_results
+    if died:
+        parts.append(f"{died[0][0]} died: the driver stops sending it tasks")
+        step_kind = "worker-lost"
+    elif facts.workers:
+        name, wkind, why, nthreads = facts.workers[0]
+        if wkind == "worker-added":
+            parts.append(f"{name} joins the cluster with {_plural(nthreads, 'task slot')}")
+        else:
+            parts.append(f"{name} leaves the cluster ({why or 'closed'})")
+        step_kind = "worker"
+    if facts.graph:
+        n_dask, n_spark, n_stages = facts.graph
+        parts.append(
+            f"The driver receives the job's graph: {n_dask:,} Dask tasks, which make "
+            f"{_plural(n_spark, 'task')} in {_plural(n_stages, 'stage')} (one task per partition of a stage)"
+        )
+        step_kind = "graph"
+    if cleanup:
+        running = len({r[0] for r in facts.requeued if r[1] == "worker-lost"})
+        results = len({r[0] for r in facts.lost_results})
+        who = (facts.requeued[0][2] if facts.requeued else facts.lost_results[0][1])
+        parts.append(
+            f"{who} died: the driver re-assigns its {_plural(running, 'running task')} "
+            f"and recomputes {_plural(results, 'lost result')}"
+        )
+        step_kind = "cleanup" if not died else "worker-lost"
+    for idx, message in facts.errors:
+        first = str(message).strip().splitlines()[0][:120] if message else "an error"
+        parts.append(f"{_task(b, idx, True)} failed on {_where(b, idx, facts)}: {first}")
+        step_kind = "failure"
+    if facts.steals:
+        idx, victim, thief = facts.steals[0]
+        more = f" (and {len(facts.steals) - 1} more)" if len(facts.steals) > 1 else ""
+        parts.append(f"{thief} is idle and steals {_task(b, idx)}{more} from {victim}")
+        step_kind = "steal"
+    resched = [r for r in facts.requeued if r[1] == "rescheduled"]
+    if resched and not cleanup:
+        parts.append(
+            f"Dask takes back {_task(b, resched[0][0])} from {resched[0][2]} (rescheduled: a P2P output "
+            "partition must run where its shuffled data is)"
+        )
+    if facts.sends:
+        total = sum(s[2] for s in facts.sends)
+        if len(facts.sends) == 1:
+            src, dst, n = facts.sends[0]
+            parts.append(f"{src} sends {fmt_bytes(n)} of shuffle data to {dst}")
+        else:
+            parts.append(f"Workers send {fmt_bytes(total)} of shuffle data to each other in {len(facts.sends)} transfers")
+        parts[-1] += " (P2P shuffle: the exchange happens outside the task graph)"
+        step_kind = "p2p"
+    if facts.fetches:
+        total = sum(f[2] for f in facts.fetches)
+        nkeys = sum(f[3] for f in facts.fetches)
+        src, dst = facts.fetches[0][0], facts.fetches[0][1]
+        if len(facts.fetches) == 1:
+            parts.append(f"{dst} fetches {_plural(nkeys, 'result')} ({fmt_bytes(total)}) from {src}")
+        else:
+            parts.append(f"Workers fetch {_plural(nkeys, 'result')} ({fmt_bytes(total)}) from each other")
+        step_kind = "fetch"
+    done = [i for i in facts.finished if i >= 0]
+    if done:
+        i = done[0]
+        nb = _result_bytes(b, i, facts)
+        keep = f" and keeps its result ({fmt_bytes(nb)}) in memory" if nb else ""
+        if len(done) == 1:
+            parts.append(f"{_where(b, i, facts).split(',')[0]} finishes {_task(b, i)}{keep}")
+        else:
+            parts.append(f"{_workers_of(b, done, facts)} finish {_several(b, done)}")
+    assign = _assign_text(b, facts)
+    if assign:
+        if done and len(facts.first_assigned) == 1 and not cleanup:
+            i = facts.first_assigned[0]
+            same = (facts.new.get(i) or b.shown[i])[1] == (facts.new.get(done[0]) or b.shown[done[0]])[1]
+            if same and (facts.new.get(i) or b.shown[i])[0] != _RERUN:
+                assign = f"the driver gives it {_task(b, i)} next"
+            else:
+                assign = "t" + assign[1:]
+        parts.append(assign)
+    starts = [i for i in facts.spark_started if i >= 0]
+    if starts and not parts:
+        i = starts[0]
+        more = f" (and {len(starts) - 1} more)" if len(starts) > 1 else ""
+        parts.append(f"{_where(b, i, facts).split(',')[0]} starts running {_task(b, i)}{more}")
+        step_kind = "start"
+    if facts.lost and not cleanup:
+        parts.append(f"the result of {_several(b, facts.lost)} is lost")
+    if facts.freed and not parts:
+        w = b.wname[facts.freed[0][1]]
+        parts.append(f"{w} frees {_plural(len(facts.freed), 'result')} that no later task needs any more")
+    if facts.plumbing and not parts:
+        prefix, w = facts.plumbing[0]
+        parts.append(f"{w} runs Dask's {prefix.replace('_', ' ').strip()} task (shuffle plumbing between stages)")
+    if not parts:
+        parts.append("The driver updates its bookkeeping")
+    text = "; ".join(parts)
+    if text.startswith("the "):
+        text = "T" + text[1:]
+    text += "."
+    for sid in facts.stage_done:
+        text += " " + stage_done_text(b, sid)
+    return text, step_kind
+
+
+def _result_bytes(b: Any, idx: int, facts: Facts) -> int:
+    out_key = b.output_of.get(idx)
+    return int(facts.nbytes.get(out_key) or 0)
+
+
+def stage_done_text(b: Any, sid: int) -> str:
+    """"Stage 1 is done: 500 tasks on 5 workers; the shuffle moves 3.1 MB"."""
+    stage = b.stage_by_id[sid]
+    workers = stage.workers or {}
+    n_workers = len(workers) or len({b.shown[i][1] for i, t in enumerate(b.tasks) if t.stage == sid})
+    text = f"Stage {sid} is done: {_plural(len(stage.tasks), 'task')} on {_plural(n_workers, 'worker')}"
+    if stage.output == "shuffle":
+        moved = stage.shuffle_write_bytes
+        text += f"; the shuffle moves {fmt_bytes(moved)}" if moved else "; its output feeds a shuffle"
+    elif stage.output == "driver":
+        text += "; its results go to the driver"
+    return text + "."
+
+
+def merges(prev: dict, kind: str, facts: Facts) -> bool:
+    """A worker's death and the scheduler's clean-up for it make one step."""
+    return {prev.get("kind"), kind} == {"worker-lost", "cleanup"}
+
+
+def merged_caption(prev: dict, text: str) -> str:
+    return text if prev.get("kind") == "worker-lost" and "re-assigns" in text else prev["caption"]
+
+
+def bookmarks(facts: Facts, kind: str, b: Any) -> list[str]:
+    """Bookmark kinds this step starts (see :data:`teachkit.model.frames.BOOKMARKS`)."""
+    marks = []
+    if facts.stage_done or (facts.stage_started and not facts.graph):
+        marks.append("stage")
+    prev_kind = b.steps[-2]["kind"] if len(b.steps) > 1 else None
+    shuffle_start = any("shuffle" in b.stage_by_id[s].boundaries.values() for s in facts.stage_started)
+    if (kind in ("p2p", "fetch") and prev_kind not in ("p2p", "fetch")) or shuffle_start:
+        marks.append("shuffle")
+    if kind in ("worker-lost", "cleanup", "failure"):
+        marks.append("failure")
+    if kind == "steal":
+        marks.append("steal")
+    return marks
