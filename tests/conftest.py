@@ -118,6 +118,13 @@ def repo_root() -> Path:
     return ROOT
 
 
+# teachkit.start_cluster keeps one cluster per process and hands it back again when
+# called with the same arguments while it runs. So the "shared" cluster is the one
+# that is running: `cluster` closes it for a fresh one, and the next `shared_cluster`
+# test starts it again.
+_shared: dict[str, object] = {}
+
+
 def _start_cluster():
     import teachkit  # lazily: teachkit.start_cluster lives in teachkit/cluster.py
 
@@ -128,6 +135,9 @@ def _start_cluster():
 def cluster():
     """A fresh 2-worker local cluster (1 thread each), closed after the test."""
     c = _start_cluster()
+    if c is _shared.get("cluster"):  # handed back the shared one: start afresh
+        c.close()
+        c = _start_cluster()
     try:
         yield c
     finally:
@@ -135,13 +145,20 @@ def cluster():
 
 
 @pytest.fixture(scope="session")
-def shared_cluster():
-    """One 2-worker cluster for the whole session: for tests that do not kill or change workers."""
-    c = _start_cluster()
-    try:
-        yield c
-    finally:
+def _close_shared_cluster_at_exit():
+    yield
+    c = _shared.pop("cluster", None)
+    if c is not None:
         c.close()
+
+
+@pytest.fixture
+def shared_cluster(_close_shared_cluster_at_exit):
+    """A 2-worker cluster reused across tests (session-wide): don't kill or change its workers."""
+    c = _shared.get("cluster")
+    if c is None or not c.running:
+        c = _shared["cluster"] = _start_cluster()
+    return c
 
 
 @pytest.fixture
