@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a small job on a local cluster, record it and write the pictures (no browser needed)",
     )
     demo.add_argument("--out", default="demo-output", help="folder to write to (default: %(default)s)")
+    demo.add_argument("--rows", type=int, default=1_000_000, help="rows of data (default: %(default)s)")
+    demo.add_argument("--partitions", type=int, default=500, help="partitions (default: %(default)s)")
+    demo.add_argument("--workers", type=int, default=5, help="worker processes (default: %(default)s)")
     demo.set_defaults(run=_job("demo"))
 
     summary = sub.add_parser("summary", help="print a text summary of a saved recording")

@@ -34,6 +34,7 @@ SUPPORTED: dict[str, str] = {
     "jupyterlab": ">=4.2,<5",
     "graphviz": ">=0.20",
     "anywidget": ">=0.9,<1",
+    "bokeh": ">=3.1",
 }
 # Module to import for a distribution, where the names differ.
 _MODULE = {"dask": "dask.dataframe"}
