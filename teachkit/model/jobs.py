@@ -10,10 +10,16 @@ A task's first ``-> processing`` transition opens attempt 1.  Each later
 ``-> processing`` opens another attempt, with the cause taken from what ended
 the previous one: ``worker-lost`` (the worker died while running it),
 ``result-lost`` (its finished result died with a worker and is recomputed from
-lineage), ``rescheduled`` (the scheduler took it back, e.g. P2P unpack tasks)
-or ``stolen`` (work stealing).  A confirmed steal moves a not-yet-started
-attempt to the thief without opening a new one; it is noted in
-``Attempt.stolen_from``.
+lineage), ``lineage`` (its result had been used and released, and is computed
+again to rebuild a lost result or a restarted shuffle downstream),
+``shuffle-restart`` (a P2P shuffle started over because a worker died: its
+transfer, barrier and unpack tasks run again, also on the surviving workers),
+``input-lost`` (a surviving worker's task was taken back because an input died
+with another worker), ``rescheduled`` (the scheduler took it back, e.g. P2P
+unpack tasks) or ``stolen`` (work stealing).  A confirmed steal moves a
+not-yet-started attempt to the thief without opening a new one; it is noted in
+``Attempt.stolen_from``.  Only attempts on the worker that died end with
+``worker-lost`` or get ``Attempt.lost``.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ class DaskTask:
     deps: list[str]
     attempts: list[Attempt] = field(default_factory=list)
     states: list[tuple[float, str, str]] = field(default_factory=list)
+    restarted: bool = False  # caught in a P2P shuffle restart after a worker died
 
     @property
     def final(self) -> Attempt | None:
@@ -239,6 +246,7 @@ def build_jobs(rec: Recording) -> list[Job]:
     plans = [e for e in rec.events if e["kind"] == "plan"]
     slots: dict[str, dict[int, int]] = {}
     forgotten: set[str] = set()  # keys whose task the scheduler has let go of
+    dead = {e["worker"] for e in rec.events if e["kind"] == "worker-removed" and e.get("cause") == "lost"}
     for ev in rec.events:
         kind = ev["kind"]
         if kind == "graph":
@@ -256,7 +264,7 @@ def build_jobs(rec: Recording) -> list[Job]:
         elif kind == "tr":
             job = owner.get(ev["key"])
             if job is not None and ev["key"] not in forgotten:
-                _apply_transition(job.dask_tasks[ev["key"]], ev, t0, names, slots)
+                _apply_transition(job.dask_tasks[ev["key"]], ev, t0, names, slots, dead, _has_p2p(job))
                 if ev["finish"] == "forgotten":
                     forgotten.add(ev["key"])
         elif kind == "steal" and ev.get("outcome") == "confirm":
@@ -275,22 +283,43 @@ def build_jobs(rec: Recording) -> list[Job]:
     return jobs
 
 
-def _apply_transition(task: DaskTask, ev: dict, t0: float, names: dict, slots: dict) -> None:
+def is_p2p_prefix(prefix: str) -> bool:
+    """Whether a task prefix belongs to a P2P shuffle's own tasks (transfer, barrier, unpack)."""
+    return prefix.startswith(("shuffle-transfer", "shuffle-barrier", "p2pshuffle", "hash-join", "rechunk-transfer",
+                              "rechunk-p2p", "merge-transfer"))
+
+
+def _has_p2p(job: Job) -> bool:
+    if "p2p" not in job._derived:
+        job._derived["p2p"] = any(is_p2p_prefix(t.prefix) for t in job.dask_tasks.values())
+    return job._derived["p2p"]
+
+
+def _apply_transition(task: DaskTask, ev: dict, t0: float, names: dict, slots: dict,
+                      dead: set | frozenset = frozenset(), p2p: bool = False) -> None:
     t = ev["t"] - t0
     start, finish = ev["start"], ev["finish"]
     task.states.append((t, start, finish))
+    cleanup = _cause(ev["stimulus"]) == "worker-lost"  # part of the scheduler's clean-up after a death
     if finish == "processing":
         cause = None
         if task.attempts:
             prev = task.attempts[-1]
-            cause = "result-lost" if prev.lost is not None else prev.end_cause
-            cause = cause or _cause(ev["stimulus"]) or "retried"
+            if prev.lost is not None:
+                cause = "result-lost"
+            elif prev.outcome == "done":  # used, released, and needed again
+                cause = prev.end_cause or ("shuffle-restart" if task.restarted and is_p2p_prefix(task.prefix)
+                                           else "lineage")
+            else:
+                cause = prev.end_cause or _cause(ev["stimulus"]) or "retried"
         addr = ev.get("worker")
         task.attempts.append(
             Attempt(number=len(task.attempts) + 1, worker=names.get(addr, addr), address=addr, assigned=t,
                     outcome="running", cause=cause)
         )
         return
+    if cleanup and p2p:
+        task.restarted = True
     att = task.attempts[-1] if task.attempts else None
     if att is None:
         return
@@ -313,8 +342,13 @@ def _apply_transition(task: DaskTask, ev: dict, t0: float, names: dict, slots: d
         att.outcome = "released"
         att.stop = att.stop if att.stop is not None else t
         att.end_cause = _cause(ev["stimulus"]) or "released"
-    elif start == "memory" and finish != "forgotten" and _cause(ev["stimulus"]) == "worker-lost":
-        att.lost = t
+        if cleanup and dead and att.address not in dead:  # its worker lives on
+            att.end_cause = "shuffle-restart" if p2p else "input-lost"
+    elif start == "memory" and finish != "forgotten" and cleanup:
+        if not dead or att.address in dead:
+            att.lost = t
+        else:  # a survivor's result, discarded because the shuffle it fed starts over
+            att.end_cause = "shuffle-restart" if p2p else "input-lost"
 
 
 def _attach_fetch(ev: dict, owner: dict, t0: float, names: dict) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from teachkit.model.failures import job_faults
+
 if TYPE_CHECKING:  # pragma: no cover
     from teachkit.model.jobs import Job
     from teachkit.model.recording import Recording
@@ -41,6 +43,7 @@ def summarize_job(job: Job) -> dict[str, Any]:
         "reruns": dict(sorted(reruns.items())),
         "transfer_bytes": sum(f["nbytes"] for f in job.fetches),
         "errors": list(job.errors),
+        "faults": job_faults(job),
     }
     stages = _stages(job)
     if stages is not None:

@@ -28,6 +28,7 @@ WORKER_PLUGIN_NAME = "teachkit-worker-recorder"
 _CAUSES = (
     ("handle-worker-cleanup", "worker-lost"),
     ("remove-worker", "worker-lost"),
+    ("nanny-close", "worker-lost"),  # a Nanny reports its worker process died (e.g. SIGKILL)
     ("reschedule", "rescheduled"),
     ("steal", "stolen"),
 )
@@ -165,7 +166,7 @@ class SchedulerRecorder(SchedulerPlugin):
     def remove_worker(self, scheduler, worker: str, *, stimulus_id: str, **kwargs) -> None:
         ws = scheduler.workers.get(worker)
         cause = "closed"
-        if "heartbeat" in stimulus_id or "stream" in stimulus_id or "handle-worker-cleanup" in stimulus_id:
+        if any(s in stimulus_id for s in ("heartbeat", "stream", "handle-worker-cleanup", "nanny-close")):
             cause = "lost"
         elif "retire" in stimulus_id:
             cause = "retired"
