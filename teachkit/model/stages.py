@@ -1,12 +1,61 @@
-"""Spark's stage rule applied to a recorded Dask graph (contract; derivation to be written).
+"""Spark's stage rule applied to a recorded Dask graph: stages, Spark-style tasks, the plan.
 
-The data classes below are the contract the views and the player rely on.
+The data classes :class:`Stage` and :class:`SparkTask` are the contract the
+views and the player rely on; :func:`derive_stages` fills them from a job's
+recorded graph (pure: no cluster, works on a loaded ``Recording``).
+
+The rule (Spark's)
+------------------
+A **narrow** dependency (each parent partition feeds at most one child
+partition) pipelines into the same stage; a **wide** one starts a new stage.
+Dask's graph is read at the level of *layers* (a task group, or one level of a
+tree reduction's group) and each edge between two layers is classified:
+
+- *narrow*: every parent task feeds one child task and every child task reads
+  one parent task (the same partition): same stage;
+- *shuffle*: the plumbing tasks of a Dask shuffle (P2P ``shuffle-transfer`` →
+  ``shuffle-barrier`` → ``p2pshuffle`` unpack; task-based ``group`` → ``split``
+  → ... → ``taskshuffle`` collect) collapse into one boundary.  The per-input
+  write tasks end the map stage (Spark's shuffle write), the per-output read
+  tasks start the next stage (shuffle read), everything between is the
+  boundary (listed in :attr:`Stage.collapsed`);
+- *fan-in*: a child task reads several parent partitions (a tree reduction's
+  combine step, a repartition to fewer partitions): a new stage;
+- *wide*: a parent task feeds several child tasks outside a shuffle (e.g. a
+  scalar broadcast to every partition): a new stage.
+
+Within a stage, the Dask tasks connected by its own edges form one
+:class:`SparkTask` (several fused Dask tasks for one partition count once).
+
+Deliberate choices
+------------------
+- **Tree reductions.** Every level of a tree reduction (Dask's ``*-tree`` /
+  combine tasks) belongs to **one "reduce" stage** fed by the map stage over a
+  ``"tree-reduce"`` boundary, and the whole tree is **one Spark task** (its
+  Dask keys are listed in ``SparkTask.keys``).  That is what Spark runs for the
+  same job: partial aggregates in the map stage, one exchange to a single
+  partition, one final-aggregate task.  When Dask's tree has more than one task
+  the stage's ``note`` says so.
+- **The gather to the driver.** ``compute()`` adds one task that concatenates
+  the partitions (``repartitiontofewer``); ``to_parquet`` ends with a commit
+  barrier.  These are not stages: they are the final gather to the driver
+  (``output="driver"``) or the write's commit (``output="memory"``), like
+  Spark's ``collect()`` and job commit, which run no stage of their own.
+  Their keys are in :attr:`Stage.sink_keys`.  A last stage without such a task
+  outputs to the driver when the job asked for one key (``compute()`` of a
+  reduction) and to worker memory otherwise (``persist()``).
+- Inputs already in memory from an earlier job are not re-counted (Spark
+  would show those stages as skipped).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from teachkit.model.stage_graph import Graph, assign_stages, find, union
+from teachkit.model.stage_names import SHUFFLE_PLUMBING, aggregation, op_names, stage_name
 
 
 @dataclass
@@ -42,6 +91,9 @@ class Stage:
     shuffle_write_bytes: int = 0
     workers: dict[str, int] = field(default_factory=dict)  # friendly name -> tasks run
     note: str | None = None  # a one-sentence difference from Spark, if any
+    kind: str = "map"  # "map" (reads its input) | "shuffle" (reads a shuffle) | "reduce" (tree) | "coalesce" | "broadcast"
+    collapsed: list[str] = field(default_factory=list)  # shuffle plumbing groups folded into the boundary before it
+    sink_keys: list[str] = field(default_factory=list)  # gather/commit tasks after it (not stage tasks)
     job: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -55,3 +107,258 @@ class Stage:
         if self.start is None or self.end is None:
             return 0.0
         return max(0.0, self.end - self.start)
+
+
+@dataclass
+class Plan:
+    """The driver's three plan levels for one job, as data."""
+
+    logical: str | None  # dask-expr expression as written (tree text)
+    optimized: str | None  # after ``optimize()``
+    stages: list[Stage]  # the physical plan
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready data."""
+        return {"logical": self.logical, "optimized": self.optimized, "stages": [stage_summary(s) for s in self.stages]}
+
+
+def build_plan(job) -> Plan:
+    """Logical plan, optimised plan and physical plan (``job.stages``) of one job."""
+    expr = job.expr or {}
+    return Plan(logical=_clean_text(expr.get("logical")), optimized=_clean_text(expr.get("optimized")),
+                stages=job.stages)
+
+
+def _clean_text(text: str | None) -> str | None:
+    """Undo a one-character-per-line rendering (a string joined with newlines)."""
+    if not text:
+        return text or None
+    lines = text.split("\n")
+    if len(lines) > 8 and all(len(line) <= 1 for line in lines):
+        return "".join(line or "\n" for line in lines)
+    return text
+
+
+def stage_summary(stage: Stage) -> dict[str, Any]:
+    """Plain data for one stage (what ``Recording.summary()`` lists per job)."""
+    kinds = sorted(set(stage.boundaries.values()))
+    return {
+        "id": stage.id,
+        "name": stage.name,
+        "num_tasks": stage.num_tasks,
+        "parents": list(stage.parents),
+        "boundary": ", ".join(kinds) if kinds else None,
+        "duration_s": round(stage.duration_s, 4),
+        "shuffle_read_bytes": stage.shuffle_read_bytes,
+        "shuffle_write_bytes": stage.shuffle_write_bytes,
+        "workers": dict(stage.workers),
+        "output": stage.output,
+        "note": stage.note,
+    }
+
+
+def derive_stages(job) -> list[Stage]:
+    """Cut one job's recorded Dask graph into Spark-style stages (see the module docstring).
+
+    Linear in the number of tasks and dependencies (about 0.1 s for a
+    27,000-task shuffle, see ``benchmarks/stages.py``).
+
+    >>> import teachkit
+    >>> job = teachkit.Recording.load(teachkit.example_path("groupby")).jobs[0]
+    >>> [(s.name, s.num_tasks, s.output) for s in derive_stages(job)]
+    [('read → partial count → reset index → shuffle write', 16, 'shuffle'), ('shuffle read → count', 2, 'driver')]
+    """
+    g = Graph(job)
+    if not g.nodes:
+        return []
+    layer_order, preds, edge = g.layer_edges()
+    plan = assign_stages(g, layer_order, preds, edge)
+    return _build(job, g, plan, edge)
+
+
+def _build(job, g: Graph, plan: dict, edge: dict) -> list[Stage]:
+    stage_of, info, top = plan["stage_of"], plan["info"], plan["find"]
+    roots = sorted({s for s in stage_of.values()}, key=lambda s: min(g.pos[g.layer_keys[lay][0]] for lay in info[s]["layers"]))
+    roots = _topo_stages(roots, {s: {top(p) for p in info[s]["parents"]} - {s} for s in roots})
+    ids = {s: i for i, s in enumerate(roots)}
+    node_stage = {k: stage_of[g.layer[k]] for k in g.nodes}
+    comp = {k: k for k in g.nodes}
+    for k in g.nodes:
+        for d in g.deps[k]:
+            if d in g.node_set and node_stage[d] == node_stage[k]:
+                union(comp, k, d)
+    members: dict[str, list[str]] = {}
+    for k in g.nodes:
+        members.setdefault(find(comp, k), []).append(k)
+    per_stage: dict[int, list[list[str]]] = {s: [] for s in roots}
+    for keys in members.values():
+        per_stage[node_stage[keys[0]]].append(keys)
+    agg = aggregation([t.prefix for t in g.tasks.values()], (job.expr or {}).get("name") or job.name)
+    stages: list[Stage] = []
+    for s in roots:
+        layers = sorted(info[s]["layers"], key=lambda lay: g.pos[g.layer_keys[lay][0]])
+        ops = [op for lay in layers for op in op_names(g.tasks[g.layer_keys[lay][0]].prefix, agg, len(g.deps[g.layer_keys[lay][0]]))]
+        parents = {ids[top(p)]: b for p, b in info[s]["parents"].items() if top(p) != s}
+        stage = Stage(id=ids[s], name="", ops=ops, groups=_unique(g.tasks[k].group for lay in layers for k in g.layer_keys[lay][:1]),
+                      tasks=_spark_tasks(ids[s], per_stage[s], g), parents=sorted(parents), boundaries=dict(sorted(parents.items())),
+                      output="", kind=info[s]["kind"], job=job)
+        stages.append(stage)
+    _outputs(job, g, stages, node_stage, ids)
+    _shuffle_bytes(job, g, stages, node_stage, ids)
+    for stage in stages:
+        _finish(stage, stages, g, agg, job)
+    return stages
+
+
+def _spark_tasks(sid: int, comps: list[list[str]], g: Graph) -> list[SparkTask]:
+    out = []
+    for keys in comps:
+        keys.sort(key=g.pos.__getitem__)
+        last = g.tasks[keys[-1]]
+        finals = [g.tasks[k].final for k in keys]
+        att = last.final
+        starts = [a.start for a in finals if a is not None and a.start is not None]
+        stops = [a.stop for a in finals if a is not None and a.stop is not None]
+        if any(a is not None and a.outcome == "erred" for a in finals):
+            status = "failed"
+        elif all(a is not None and a.outcome == "done" and a.lost is None for a in finals):
+            status = "done"
+        elif any(a is not None and a.lost is not None for a in finals):
+            status = "lost"
+        else:
+            status = "pending"
+        out.append(SparkTask(stage=sid, partition=last.index if last.index is not None else -1, keys=keys,
+                             worker=att.worker if att else None, slot=att.slot if att else None,
+                             start=min(starts) if starts else None, stop=max(stops) if stops else None,
+                             attempts=max(len(g.tasks[k].attempts) for k in keys), status=status))
+    out.sort(key=lambda t: (t.partition, t.keys[0]))
+    if any(t.partition < 0 for t in out) or len({t.partition for t in out}) < len(out):
+        for i, t in enumerate(out):  # partitions not read from the keys: number them
+            t.partition = i
+    return out
+
+
+def _outputs(job, g: Graph, stages: list[Stage], node_stage: dict, ids: dict) -> None:
+    has_child = {p for s in stages for p in s.parents}
+    by_id = {s.id: s for s in stages}
+    sink_kind: dict[int, str] = {}
+    for key, kind in g.sinks.items():
+        for d in g.deps[key]:
+            if d in node_stage:
+                sid = ids[node_stage[d]]
+                if key not in by_id[sid].sink_keys:
+                    by_id[sid].sink_keys.append(key)
+                sink_kind[sid] = kind
+    for s in stages:
+        if s.id in has_child:
+            s.output = "shuffle"
+        elif s.id in sink_kind:
+            s.output = sink_kind[s.id]
+        else:  # its tasks hold the job's results: compute() sends them to the client, persist() keeps them
+            computed = len(job.keys) == 1 or "driver" in sink_kind.values()
+            s.output = "driver" if computed else "memory"
+
+
+def _shuffle_bytes(job, g: Graph, stages: list[Stage], node_stage: dict, ids: dict) -> None:
+    """Bytes written to / read from shuffles (and from the map side of tree reductions)."""
+    by_id = {s.id: s for s in stages}
+    events = getattr(job.recording, "events", None) or []
+    p2p = Counter()
+    for ev in events:
+        if ev.get("kind") == "p2p":
+            p2p[ev["shuffle"]] += int(ev.get("nbytes", 0))
+    stage_of_layer = {g.layer[k]: ids[node_stage[k]] for k in g.nodes}
+    for c in g.clusters:
+        written = {}
+        for lay in c["write"]:
+            sid = stage_of_layer[lay]
+            nbytes = p2p.get(c["ids"].get(lay), 0) or sum(_nbytes(g.tasks[k]) for k in g.layer_keys[lay])
+            written[lay] = nbytes
+            by_id[sid].shuffle_write_bytes += nbytes
+        for lay in c["read"]:
+            by_id[stage_of_layer[lay]].shuffle_read_bytes += sum(written.values())
+    for k in g.nodes:  # tree reductions and broadcasts: parents' results cross a stage boundary
+        sid = node_stage[k]
+        for child_sid in {node_stage[c] for c in g.dependents[k] if c in g.node_set and node_stage[c] != sid}:
+            n = _nbytes(g.tasks[k])
+            by_id[ids[sid]].shuffle_write_bytes += n
+            by_id[ids[child_sid]].shuffle_read_bytes += n
+
+
+def _nbytes(task) -> int:
+    att = task.final
+    return int(att.nbytes or 0) if att is not None else 0
+
+
+def _finish(stage: Stage, stages: list[Stage], g: Graph, agg: str, job) -> None:
+    by_id = {s.id: s for s in stages}
+    logical = (job.expr or {}).get("logical") or ""
+    parent_ops = [op for p in stage.parents for op in by_id[p].ops]
+    if stage.kind == "shuffle" and f"partial {agg}" in parent_ops and agg not in stage.ops:
+        stage.ops.append(agg)
+    if stage.kind == "shuffle" and "SortValues" in logical and "sort" not in stage.ops:
+        stage.ops.append("sort")
+    stage.name = stage_name(stage.ops)
+    stage.collapsed = sorted({grp for c in g.clusters if _reads(stage, c, g) for grp in c["groups"]})
+    workers = Counter(t.worker for t in stage.tasks if t.worker)
+    stage.workers = dict(sorted(workers.items()))
+    starts = [t.start for t in stage.tasks if t.start is not None]
+    stops = [t.stop for t in stage.tasks if t.stop is not None]
+    stage.start, stage.end = (min(starts) if starts else None), (max(stops) if stops else None)
+    stage.note = _note(stage, by_id, g, logical)
+
+
+def _reads(stage: Stage, cluster: dict, g: Graph) -> bool:
+    keys = {k for t in stage.tasks for k in t.keys}
+    return any(k in keys for lay in cluster["read"] for k in g.layer_keys[lay])
+
+
+def _note(stage: Stage, by_id: dict, g: Graph, logical: str) -> str | None:
+    """One sentence where Dask runs this stage differently from Spark, else ``None``."""
+    n_dask = sum(len(t.keys) for t in stage.tasks)
+    if stage.kind == "reduce" and "quantiles" in stage.ops:
+        return ("Dask finds the sort's split points with this separate job before sorting; Spark also samples "
+                "in a separate job, but merges the samples on the driver.")
+    if stage.kind == "reduce" and n_dask > stage.num_tasks:
+        return (f"Dask combines the partial results in a tree of {n_dask} tasks; Spark sends them through one "
+                "exchange to a single reduce task.")
+    if stage.kind == "coalesce" and stage.num_tasks == 1 and "SortValues" in logical:
+        return ("compute() moved every row into one partition before the sort, so Dask sorts in a single task "
+                "without a shuffle; Spark would range-partition the rows with a shuffle.")
+    if stage.kind == "coalesce":
+        return "Dask concatenates partitions in tasks of their own; Spark's coalesce pipelines into the stage before."
+    if stage.kind == "shuffle":
+        parents = [by_id[p] for p in stage.parents]
+        if ("groupby" in (stage.job.expr or {}).get("name", "") or "GroupBy" in logical or "Count:" in logical) \
+                and "split_out=" not in logical and any(f"partial {stage.ops[-1]}" in p.ops for p in parents):
+            return (f"Dask chose {stage.num_tasks} output partitions for this groupby (split_out, about one per 15 "
+                    "input partitions); Spark would use spark.sql.shuffle.partitions.")
+        if any(SHUFFLE_PLUMBING.get(g.tasks[k].prefix) == "p2p" for t in stage.tasks for k in t.keys):
+            return ("Dask's P2P shuffle moves the rows between workers outside the task graph (transfer → barrier "
+                    "→ unpack); Spark's next stage fetches the files the map stage wrote.")
+    if stage.output == "driver" and any(g.tasks[k].prefix == "repartitiontofewer" for k in stage.sink_keys):
+        return ("compute() adds one Dask task that concatenates the partitions on a worker before the client "
+                "gets them; Spark's driver collects each task's result directly.")
+    return None
+
+
+def _unique(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _topo_stages(order: list, parents: dict) -> list:
+    """Stage roots with parents first (stable for the given order)."""
+    done: list = []
+    seen: set = set()
+
+    def visit(s):
+        if s in seen:
+            return
+        seen.add(s)
+        for p in sorted(parents[s], key=order.index):
+            visit(p)
+        done.append(s)
+
+    for s in order:
+        visit(s)
+    return done
