@@ -269,6 +269,7 @@ def _shuffle_bytes(job, g: Graph, stages: list[Stage], node_stage: dict, ids: di
             p2p[ev["shuffle"]] += int(ev.get("nbytes", 0))
     stage_of_layer = {g.layer[k]: ids[node_stage[k]] for k in g.nodes}
     for c in g.clusters:
+        c["read_stages"] = {stage_of_layer[lay] for lay in c["read"]}
         written = {}
         for lay in c["write"]:
             sid = stage_of_layer[lay]
@@ -299,18 +300,13 @@ def _finish(stage: Stage, stages: list[Stage], g: Graph, agg: str, job) -> None:
     if stage.kind == "shuffle" and "SortValues" in logical and "sort" not in stage.ops:
         stage.ops.append("sort")
     stage.name = stage_name(stage.ops)
-    stage.collapsed = sorted({grp for c in g.clusters if _reads(stage, c, g) for grp in c["groups"]})
+    stage.collapsed = sorted({grp for c in g.clusters if stage.id in c.get("read_stages", ()) for grp in c["groups"]})
     workers = Counter(t.worker for t in stage.tasks if t.worker)
     stage.workers = dict(sorted(workers.items()))
     starts = [t.start for t in stage.tasks if t.start is not None]
     stops = [t.stop for t in stage.tasks if t.stop is not None]
     stage.start, stage.end = (min(starts) if starts else None), (max(stops) if stops else None)
     stage.note = _note(stage, by_id, g, logical)
-
-
-def _reads(stage: Stage, cluster: dict, g: Graph) -> bool:
-    keys = {k for t in stage.tasks for k in t.keys}
-    return any(k in keys for lay in cluster["read"] for k in g.layer_keys[lay])
 
 
 def _note(stage: Stage, by_id: dict, g: Graph, logical: str) -> str | None:
