@@ -19,6 +19,7 @@ from teachkit.session import RecordError, job, record
 
 __all__ = [
     "Cluster",
+    "Player",
     "ClusterError",
     "RecordError",
     "Recording",
@@ -30,3 +31,11 @@ __all__ = [
     "record",
     "start_cluster",
 ]
+
+
+def __getattr__(name: str):
+    if name == "Player":  # lazy: the player imports anywidget and graphviz
+        from teachkit.views.player import Player
+
+        return Player
+    raise AttributeError(f"module 'teachkit' has no attribute {name!r}")

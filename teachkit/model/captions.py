@@ -54,7 +54,7 @@ class Facts:
 
     def note_change(self, idx: int, old: list, new: list) -> None:
         self.new[idx] = new
-        if new[0] in _ACTIVE and old[0] in (_PENDING, _LOST):
+        if new[0] in _ACTIVE and old[0] in (_PENDING, _LOST, _DONE):
             self.first_assigned.append(idx)
         elif new[0] == _RUNNING and old[0] == _ASSIGNED:
             self.spark_started.append(idx)
@@ -174,10 +174,9 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         running = len({r[0] for r in facts.requeued if r[1] == "worker-lost"})
         results = len({r[0] for r in facts.lost_results})
         who = (facts.requeued[0][2] if facts.requeued else facts.lost_results[0][1])
-        parts.append(
-            f"{who} died: the driver re-assigns its {_plural(running, 'running task')} "
-            f"and recomputes {_plural(results, 'lost result')}"
-        )
+        todo = [f"re-assigns its {_plural(running, 'running task')}" if running else "",
+                f"recomputes {_plural(results, 'lost result')}" if results else ""]
+        parts.append(f"{who} died: the driver " + " and ".join(x for x in todo if x))
         step_kind = "cleanup" if not died else "worker-lost"
     for idx, message in facts.errors:
         first = str(message).strip().splitlines()[0][:120] if message else "an error"
@@ -281,7 +280,7 @@ def merges(prev: dict, kind: str, facts: Facts) -> bool:
 
 
 def merged_caption(prev: dict, text: str) -> str:
-    return text if prev.get("kind") == "worker-lost" and "re-assigns" in text else prev["caption"]
+    return text if prev.get("kind") == "worker-lost" else prev["caption"]
 
 
 def bookmarks(facts: Facts, kind: str, b: Any) -> list[str]:

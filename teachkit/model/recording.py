@@ -102,6 +102,12 @@ class Recording:
         names = ", ".join(repr(j.name) for j in jobs)
         raise LookupError(f"There is no job named {which!r}; the jobs are: {names}.")
 
+    def play(self, job: int | str | None = None):
+        """The step-through player for one job (default: the last); see :class:`teachkit.views.player.Player`."""
+        from teachkit.views.player import Player  # lazy: views sit above the model
+
+        return Player(self, job=job)
+
     @property
     def warnings(self) -> list[str]:
         """Errors the recorder caught in itself (the jobs went on unharmed)."""

@@ -1,0 +1,137 @@
+"""Player frames and the player widget, without a browser (saved and hand-made recordings)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+import teachkit
+from teachkit.model.frames import DONE, LOST, PENDING, RERUN, STATES, build_frames
+from teachkit.model.recording import Recording
+from teachkit.model.stages import SparkTask, Stage
+
+A, B, C = "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", "tcp://127.0.0.1:3"
+
+
+def tr(t, key, start, finish, stim, **kw):
+    return {"kind": "tr", "t": t, "key": key, "start": start, "finish": finish, "stimulus": stim, **kw}
+
+
+def done(t, key, worker, begin):
+    return tr(t, key, "processing", "memory", f"task-finished-{t}", worker=worker, thread=7, nbytes=1000,
+              compute=[begin, t - 0.005])
+
+
+def failure_recording() -> Recording:
+    """Three workers; worker-2 dies holding x|0's result; x|0 reruns, is stolen by worker-3; y sums."""
+    tasks = [{"key": "x|0", "group": "x", "prefix": "x", "index": 0, "deps": []},
+             {"key": "x|1", "group": "x", "prefix": "x", "index": 1, "deps": []},
+             {"key": "y|0", "group": "y", "prefix": "y", "index": 0, "deps": ["x|0", "x|1"]}]
+    g = "update-graph-1"
+    ev = [{"kind": "worker-present", "t": 0.0, "worker": w, "name": str(i), "nthreads": 1} for i, w in enumerate((A, B, C))]
+    ev += [{"kind": "graph", "t": 0.1, "job": 0, "client": "c", "keys": ["y|0"], "span": ["sum"], "tasks": tasks}]
+    ev += [tr(0.1, k, "released", "waiting", g) for k in ("x|0", "x|1", "y|0")]
+    ev += [tr(0.1, "x|0", "waiting", "processing", g, worker=B), tr(0.1, "x|1", "waiting", "processing", g, worker=A)]
+    ev += [done(0.2, "x|0", B, 0.11)]
+    ev += [{"kind": "worker-removed", "t": 0.25, "worker": B, "cause": "lost"}]
+    h = "handle-worker-cleanup-0.25"
+    ev += [tr(0.25, "x|0", "memory", "released", h), tr(0.25, "x|0", "released", "waiting", h),
+           tr(0.25, "x|0", "waiting", "processing", h, worker=A)]
+    ev += [{"kind": "steal", "t": 0.26, "key": "x|0", "victim": A, "thief": C, "outcome": "confirm"}]
+    ev += [done(0.3, "x|1", A, 0.12), done(0.32, "x|0", C, 0.27)]
+    ev += [tr(0.32, "y|0", "waiting", "processing", "task-finished-0.32", worker=C), done(0.4, "y|0", C, 0.33)]
+    return Recording(ev, {"t0": 0.0})
+
+
+def hand_stages(job) -> list[Stage]:
+    read = Stage(id=0, name="read", ops=["read"], groups=["x"], parents=[], boundaries={}, output="shuffle",
+                 tasks=[SparkTask(0, p, [f"x|{p}"], None, None, None, None, 1, "done") for p in (0, 1)],
+                 shuffle_write_bytes=2000)
+    total = Stage(id=1, name="sum", ops=["sum"], groups=["y"], parents=[0], boundaries={0: "tree-reduce"},
+                  output="driver", tasks=[SparkTask(1, 0, ["y|0"], None, None, None, None, 1, "done")])
+    return [read, total]
+
+
+@pytest.fixture
+def failure_frames():
+    rec = failure_recording()
+    return build_frames(rec, stages=hand_stages(rec.jobs[0]))
+
+
+@pytest.mark.parametrize("name", ["groupby", "pipeline"])
+def test_frames_from_shipped_recordings(name):
+    rec = Recording.load(teachkit.example_path(name))
+    start = time.perf_counter()
+    frames = build_frames(rec)
+    assert time.perf_counter() - start < 2
+    assert len(frames) > len(frames.tasks)  # at least one step per task
+    assert frames.steps[0]["caption"].startswith("The driver receives the job's graph")
+    assert all(step["caption"].endswith(".") for step in frames.steps)
+    assert all(d[1] in range(len(STATES)) for step in frames.steps for d in step.get("d", []))
+    times = [step["t"] for step in frames.steps]
+    assert times == sorted(times)
+    assert set(frames.states_at(len(frames) - 1)) == {DONE}  # everything done at the end
+    assert frames.bookmarks["stage"] and frames.bookmarks["shuffle"]
+    assert not frames.bookmarks["failure"] and not frames.bookmarks["steal"]
+    json.dumps(frames.to_json())  # JSON-ready
+
+
+def test_captions_use_sparks_words():
+    frames = build_frames(Recording.load(teachkit.example_path("groupby")))
+    text = "\n".join(step["caption"] for step in frames.steps)
+    assert re.search(r"The driver assigns \d+ tasks of stage 0 \(partitions [\d, –…]+: read", text)
+    assert re.search(r"worker-\d finishes task \d+ of stage 0", text)
+    assert re.search(r"Stage 0 is done: 16 tasks on 3 workers; the shuffle moves", text)
+    assert "P2P shuffle" in text
+
+
+def test_worker_death_steal_and_rerun(failure_frames):
+    f = failure_frames
+    captions = [s["caption"] for s in f.steps]
+    death = f.bookmarks["failure"]
+    assert len(death) == 1
+    assert captions[death[0]] == ("worker-2 died: the driver recomputes 1 lost result; "
+                                  "the driver re-runs task 0 of stage 0 (partition 0: read) on worker-1 "
+                                  "(its result was lost with a dead worker: Spark-style recomputation from lineage).")
+    assert f.steps[death[0]]["w"] == [[1, 0]]  # worker-2 (index 1) is gone
+    assert f.states_at(death[0])[0] == RERUN
+    assert f.states_at(death[0] - 1)[0] == DONE
+    steal = f.bookmarks["steal"]
+    assert captions[steal[0]] == "worker-3 is idle and steals task 0 of stage 0 from worker-1."
+    assert f.steps[steal[0]]["d"][0][:3] == [0, RERUN, 2]  # now on worker-3
+    assert captions[-1].endswith("Stage 1 is done: 1 task on 1 worker; its results go to the driver.")
+    assert f.states_at(len(f) - 1) == [DONE, DONE, DONE]
+    assert PENDING in f.states_at(0) and LOST not in f.states_at(len(f) - 1)
+
+
+def test_bookmarks_point_at_stage_boundaries(failure_frames):
+    f = failure_frames
+    stage_steps = f.bookmarks["stage"]
+    assert any("Stage 0 is done" in f.steps[n]["caption"] for n in stage_steps)
+
+
+def test_player_widget_as_a_python_model(tmp_path):
+    rec = Recording.load(teachkit.example_path("pipeline"))
+    player = rec.play()
+    assert isinstance(player, teachkit.Player)
+    data = player.data
+    assert data["frames"]["steps"] and data["states"] == list(STATES)
+    assert "<svg" in data["dag_svg"] and 'id="tk-cursor"' in data["timeline"]["svg"]
+    assert player.num_steps == len(data["frames"]["steps"])
+    player.step = 5
+    assert player.caption() == data["frames"]["steps"][5]["caption"]
+    assert player.get_state()["step"] == 5  # a synced trait
+    page = player.save(tmp_path / "walkthrough.html").read_text()
+    assert page.count("<script") == 2 and "export default" not in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing fetched from a network
+    assert "require.js" not in page and "cdn" not in page.lower()
+
+
+def test_write_walkthrough_into_a_folder(tmp_path):
+    from teachkit.views.player import write_walkthrough
+
+    path = write_walkthrough(Recording.load(teachkit.example_path("groupby")), tmp_path)
+    assert path.name == "walkthrough.html" and path.stat().st_size > 10_000
