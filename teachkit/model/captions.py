@@ -246,6 +246,7 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         parts.append(f"{w} runs Dask's {prefix.replace('_', ' ').strip()} task (shuffle plumbing between stages)")
     if not parts:
         parts.append("The driver updates its bookkeeping")
+    parts = parts[:1] + ["t" + p[1:] if p.startswith("The ") else p for p in parts[1:]]
     text = "; ".join(parts)
     if text.startswith("the "):
         text = "T" + text[1:]
