@@ -113,6 +113,12 @@ class Recording:
         """Errors the recorder caught in itself (the jobs went on unharmed)."""
         return [f"{e['where']}: {e['message']}" for e in self.events if e["kind"] == "warning"]
 
+    def cluster_view(self, at: float | None = None, job=None):
+        """The driver and the workers at time ``at`` (see :func:`teachkit.views.cluster_view.cluster_view`)."""
+        from teachkit.views.cluster_view import cluster_view
+
+        return cluster_view(self, at=at, job=job)
+
     def summary(self) -> dict[str, Any]:
         """Return plain data describing every job (JSON-ready).
 

@@ -108,6 +108,12 @@ class Stage:
             return 0.0
         return max(0.0, self.end - self.start)
 
+    def shuffle_view(self):
+        """Worker × worker bytes of the shuffle this stage reads or writes (see :func:`teachkit.views.shuffle.shuffle_view`)."""
+        from teachkit.views.shuffle import shuffle_view
+
+        return shuffle_view(self)
+
 
 @dataclass
 class Plan:

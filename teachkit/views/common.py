@@ -1,0 +1,52 @@
+"""What several views need: the job to draw, a message when there is nothing to draw, key → task maps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from teachkit.views.display import Message
+from teachkit.views.style import fmt_seconds
+
+
+def as_job(obj: Any):
+    """Accept a Job, or a Recording (its last job); return ``(job, None)`` or ``(None, Message)``."""
+    jobs = getattr(obj, "jobs", None)
+    if jobs is not None and not hasattr(obj, "dask_tasks"):  # a Recording
+        if not jobs:
+            return None, Message("This recording has no jobs: run a compute() or persist() inside teachkit.record(...).")
+        obj = jobs[-1]
+    if not getattr(obj, "dask_tasks", None):
+        name = getattr(obj, "name", "") or "this job"
+        return None, Message(f"Nothing to draw: {name!r} has no tasks (the job was empty or nothing was recorded).")
+    return obj, None
+
+
+def stages_of(job) -> tuple[list, Message | None]:
+    """The job's stages, or a message saying why there are none."""
+    try:
+        stages = list(job.stages)
+    except Exception as exc:  # the stage rule could not read this graph: say so, do not crash a lesson
+        return [], Message(f"The stages of {job.name!r} could not be derived ({type(exc).__name__}: {exc}).")
+    if not stages:
+        return [], Message(f"Nothing to draw: {job.name!r} has no stages.")
+    return stages, None
+
+
+def job_title(job, stages: list) -> str:
+    """One line naming the job: tasks, stages, duration, and failure if any."""
+    ntasks = sum(s.num_tasks for s in stages)
+    text = f"Job {job.index}: {job.name} — {ntasks} tasks in {len(stages)} stage{'s' * (len(stages) != 1)}, " \
+           f"{fmt_seconds(job.duration_s)}"
+    if job.errors:
+        text += f" — FAILED: {job.errors[0][:80]}"
+    return text
+
+
+def key_owners(stages: list) -> dict[str, Any]:
+    """Map every Dask key to the Spark-style task (SparkTask) that covers it."""
+    return {key: task for stage in stages for task in stage.tasks for key in task.keys}
+
+
+def key_stage(stages: list) -> dict[str, int]:
+    """Map every Dask key to its stage id."""
+    return {key: stage.id for stage in stages for task in stage.tasks for key in task.keys}

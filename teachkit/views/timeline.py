@@ -1,0 +1,266 @@
+"""Worker timeline of one job: one row per task slot, one bar per task attempt, as standalone SVG.
+
+What Spark's event timeline and Dask's task stream show, after the fact:
+bars are coloured by stage; a failed attempt is cross-hatched black, a result
+lost with its worker is hatched red, a re-run has a purple outline; grey lines
+are dependency transfers between workers, dashed blue lines P2P shuffle sends,
+and a red line marks a worker's death.  Every bar has a ``<title>`` tooltip.
+
+Stable element ids (prefix ``id_prefix``, default ``"tk"``), for the player:
+
+- the root ``<svg>`` carries ``data-t0``, ``data-x0`` and ``data-scale``:
+  ``x = x0 + (t - t0) * scale`` (``t`` in seconds since recording start);
+- ``{prefix}cursor``: the time cursor group (move it with ``transform``),
+  ``{prefix}cursortext`` its label; hidden unless ``cursor=t`` is given;
+- ``{prefix}b{i}``: the ``i``-th bar, with ``data-key``, ``data-stage``,
+  ``data-partition`` and ``data-attempt``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from teachkit.views.common import as_job, job_title, key_owners, stages_of
+from teachkit.views.display import SvgDrawing
+from teachkit.views.style import (DEATH_COLOR, FONT, OTHER_COLOR, STATE_COLORS, TRANSFER_COLOR, esc, fmt_bytes,
+                                  fmt_seconds, stage_color, worker_colors)
+
+ROW_H, LABEL_W, TOP = 22, 150, 64
+P2P_COLOR = "#0072B2"
+_DEFS = (
+    '<defs><pattern id="{p}lost" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    f'<rect width="6" height="6" fill="#FFFFFF" fill-opacity="0.35"/><line x1="0" y1="0" x2="0" y2="6" '
+    f'stroke="{STATE_COLORS["lost"]}" stroke-width="3"/></pattern>'
+    '<pattern id="{p}failed" width="6" height="6" patternUnits="userSpaceOnUse">'
+    '<path d="M0,0 L6,6 M6,0 L0,6" stroke="#000000" stroke-width="1.6"/></pattern>'
+    '<marker id="{p}arrow" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="5" markerHeight="5" orient="auto">'
+    '<path d="M0,0 L6,3 L0,6 z" fill="context-stroke"/></marker></defs>'
+)
+
+
+def timeline(job, cursor: float | None = None, width: int = 1000, transfers: bool = True,
+             id_prefix: str = "tk") -> SvgDrawing:
+    """Draw the job's worker timeline (see the module docstring); ``cursor=t`` shows a time line at ``t``."""
+    job, message = as_job(job)
+    if message:
+        return message
+    stages, message = stages_of(job)
+    if message:
+        return message
+    owner = key_owners(stages)
+    rec = job.recording
+    workers = list(rec.workers) if rec is not None else []
+    rows, bars = _layout(job, workers)
+    t_lo = job.submitted
+    t_hi = max([job.end or t_lo] + [b["stop"] for b in bars]) + 1e-6
+    scale = width / max(t_hi - t_lo, 1e-6)
+    x = lambda t: LABEL_W + (t - t_lo) * scale  # noqa: E731
+    row_y = {r: TOP + i * ROW_H for i, r in enumerate(rows)}
+    plot_h = len(rows) * ROW_H
+    p = id_prefix
+    out: list[str] = [_DEFS.format(p=p)]
+    out += _rows(rows, row_y, workers, x, t_lo, t_hi)
+    out += _axis(t_lo, t_hi, x, TOP + plot_h)
+    for i, b in enumerate(bars):
+        out.append(_bar(i, b, owner, x, row_y[b["row"]], p))
+    if transfers:
+        out += _transfers(job, rec, rows, row_y, x, p)
+    out += _deaths(workers, rows, row_y, x, t_lo, t_hi)
+    legend, legend_h = _legend(stages, TOP + plot_h + 40, width, p)
+    out += legend
+    height = TOP + plot_h + 40 + legend_h
+    shown = cursor is not None
+    cx = x(cursor) if shown else LABEL_W
+    out.append(f'<g id="{p}cursor" transform="translate({cx:.2f},0)" visibility="{"visible" if shown else "hidden"}" '
+               f'pointer-events="none"><line x1="0" x2="0" y1="{TOP - 8}" y2="{TOP + plot_h}" stroke="#000000" '
+               f'stroke-width="2"/><text id="{p}cursortext" x="3" y="{TOP - 10}" font-size="12" font-weight="bold">'
+               f'{"t = " + fmt_seconds(cursor) if shown else ""}</text></g>')
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" id="{p}timeline" width="{LABEL_W + width + 20}" '
+            f'height="{height}" font-family="{FONT}" font-size="13" data-t0="{t_lo:.6f}" data-x0="{LABEL_W}" '
+            f'data-scale="{scale:.6f}"><text x="4" y="18" font-size="16" font-weight="bold">'
+            f'{esc(job_title(job, stages))}</text><text x="4" y="36" font-size="12" fill="#444444">Worker timeline: '
+            f'one row per task slot (thread), one bar per task attempt; hover a bar for details</text>')
+    return SvgDrawing(head + "".join(out) + "</svg>", kind="timeline",
+                      info={"rows": rows, "bars": len(bars), "t0": t_lo, "x0": LABEL_W, "scale": scale})
+
+
+def _span(att, job) -> tuple[float, float] | None:
+    start = att.start if att.start is not None else att.assigned
+    stop = att.stop if att.stop is not None else (job.end if job.end is not None else start)
+    if start is None:
+        return None
+    return start, max(stop, start)
+
+
+def _layout(job, workers: list) -> tuple[list[tuple[str, int]], list[dict]]:
+    """Rows ``(worker, slot)`` and bars; attempts with no recorded slot go to a free slot of their worker."""
+    nslots = {w.name: w.nthreads for w in workers}
+    bars: list[dict] = []
+    for task in job.dask_tasks.values():
+        for att in task.attempts:
+            span = _span(att, job)
+            if span is None or att.worker is None:
+                continue
+            bars.append({"key": task.key, "att": att, "start": span[0], "stop": span[1], "worker": att.worker,
+                         "slot": att.slot})
+            if att.slot:
+                nslots[att.worker] = max(nslots.get(att.worker, 1), att.slot)
+    busy: dict[tuple[str, int], list] = defaultdict(list)
+    for b in bars:
+        if b["slot"]:
+            busy[(b["worker"], b["slot"])].append((b["start"], b["stop"]))
+    for b in sorted((b for b in bars if not b["slot"]), key=lambda b: b["start"]):
+        n = nslots.setdefault(b["worker"], 1)
+        free = [s for s in range(1, n + 1)
+                if not any(a < b["stop"] and b["start"] < c for a, c in busy[(b["worker"], s)])]
+        b["slot"] = free[0] if free else 1
+        busy[(b["worker"], b["slot"])].append((b["start"], b["stop"]))
+    order = [w.name for w in workers] + sorted(set(nslots) - {w.name for w in workers})
+    rows = [(w, s) for w in order for s in range(1, nslots.get(w, 1) + 1)]
+    for b in bars:
+        b["row"] = (b["worker"], b["slot"])
+    return rows, bars
+
+
+def _rows(rows, row_y, workers, x, t_lo, t_hi) -> list[str]:
+    colors = worker_colors(workers)
+    out = []
+    for i, (w, s) in enumerate(rows):
+        y = row_y[(w, s)]
+        multi = sum(1 for r in rows if r[0] == w) > 1
+        out.append(f'<rect x="{LABEL_W}" y="{y}" width="{x(t_hi) - LABEL_W:.1f}" height="{ROW_H}" '
+                   f'fill="{"#F4F4F4" if i % 2 else "#FFFFFF"}"/>')
+        out.append(f'<rect x="2" y="{y + 3}" width="8" height="{ROW_H - 6}" fill="{colors.get(w, OTHER_COLOR)}"/>'
+                   f'<text x="14" y="{y + ROW_H - 6}">{esc(w)}{f" · slot {s}" if multi else ""}</text>')
+    return out
+
+
+def _nice_step(span: float) -> float:
+    raw = span / 8
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+
+
+def _axis(t_lo, t_hi, x, y) -> list[str]:
+    step = _nice_step(max(t_hi - t_lo, 1e-3))
+    out = [f'<line x1="{LABEL_W}" x2="{x(t_hi):.1f}" y1="{y}" y2="{y}" stroke="#000000"/>']
+    t = math.ceil(t_lo / step) * step
+    while t <= t_hi + 1e-9:
+        out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{y}" y2="{y + 5}" stroke="#000000"/>'
+                   f'<text x="{x(t):.1f}" y="{y + 18}" text-anchor="middle" font-size="12">{t:.{_digits(step)}f}</text>')
+        t += step
+    out.append(f'<text x="{LABEL_W}" y="{y + 34}" font-size="12" fill="#444444">seconds since the recording started</text>')
+    return out
+
+
+def _digits(step: float) -> int:
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
+def _bar(i: int, b: dict, owner: dict, x, y: float, p: str) -> str:
+    att, task = b["att"], owner.get(b["key"])
+    sid = task.stage if task else None
+    fill = stage_color(sid)
+    x0, w = x(b["start"]), max(x(b["stop"]) - x(b["start"]), 1.0)
+    lost = att.lost is not None or (att.outcome == "released" and att.end_cause == "worker-lost")
+    queued = att.outcome == "released" and not lost  # taken back before it ran (rescheduled / stolen)
+    stroke = ' stroke="#CC79A7" stroke-width="2"' if att.number > 1 else ""
+    h, top = (ROW_H - 14, y + 12) if queued else (ROW_H - 6, y + 3)
+    where = f"stage {sid}, partition {task.partition}" if task else "no stage (shuffle plumbing)"
+    what = {"done": "done", "erred": f"FAILED: {att.error}", "released": f"taken back ({att.end_cause})",
+            "running": "still running when recording stopped"}.get(att.outcome, att.outcome)
+    if att.lost is not None:
+        what += f"; result lost with its worker at {att.lost:.3f} s"
+    tip = (f"{b['key']}\n{where}\n{att.worker} slot {b['slot']}\n{b['start']:.3f}–{b['stop']:.3f} s "
+           f"({fmt_seconds(b['stop'] - b['start'])})\nresult: {fmt_bytes(att.nbytes)}\nattempt {att.number}"
+           f"{f' ({att.cause})' if att.cause else ''}: {what}")
+    data = (f'data-key="{esc(b["key"])}" data-stage="{"" if sid is None else sid}" '
+            f'data-partition="{"" if task is None else task.partition}" data-attempt="{att.number}"')
+    shape = f'<rect x="{x0:.2f}" y="{top}" width="{w:.2f}" height="{h}" fill="{fill}"{stroke}/>'
+    if att.outcome == "erred" or lost:
+        shape += (f'<rect x="{x0:.2f}" y="{top}" width="{w:.2f}" height="{h}" fill="url(#{p}'
+                  f'{"failed" if att.outcome == "erred" else "lost"})" stroke="{"#000000" if att.outcome == "erred" else STATE_COLORS["lost"]}" stroke-width="1.5"/>')
+    return f'<g id="{p}b{i}" {data}><title>{esc(tip)}</title>{shape}</g>'
+
+
+def _transfers(job, rec, rows, row_y, x, p) -> list[str]:
+    first = {}
+    for w, s in rows:
+        first.setdefault(w, row_y[(w, s)] + ROW_H / 2)
+    out = []
+    moves: dict[tuple, list] = defaultdict(list)
+    for f in job.fetches:
+        moves[(f["from"], f["to"], f["start"], f["stop"])].append(f)
+    for (src, dst, start, stop), fs in moves.items():
+        if src in first and dst in first:
+            tip = f"transfer {src} → {dst}: {len(fs)} result(s), {fmt_bytes(sum(f['nbytes'] for f in fs))}, " \
+                  f"{fmt_seconds(stop - start)}"
+            out.append(_arrow(x(start), first[src], x(stop), first[dst], TRANSFER_COLOR, "", tip, p))
+    out += _p2p(job, rec, first, x, p)
+    return out
+
+
+def _p2p(job, rec, first, x, p) -> list[str]:
+    if rec is None or job.end is None:
+        return []
+    names = {w.address: w.name for w in rec.workers}
+    ids = {k.split("|")[0].rsplit("-", 1)[-1] for k in job.dask_tasks if k.startswith(("shuffle-transfer-", "p2p"))}
+    out = []
+    for e in rec.events:
+        if e["kind"] == "p2p" and e.get("shuffle") in ids and e["source"] != e["dest"]:
+            t = e["t"] - rec.t0
+            src, dst = names.get(e["source"], e["source"]), names.get(e["dest"], e["dest"])
+            if src in first and dst in first:
+                tip = f"P2P shuffle send {src} → {dst}: {fmt_bytes(e['nbytes'])} for {len(e['partitions'])} output partition(s)"
+                out.append(_arrow(x(t) - 3, first[src], x(t), first[dst], P2P_COLOR, ' stroke-dasharray="4 2"', tip, p))
+    return out
+
+
+def _arrow(x1, y1, x2, y2, color, extra, tip, p) -> str:
+    return (f'<g><title>{esc(tip)}</title><line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+            f'stroke="{color}" stroke-width="1.2" stroke-opacity="0.6"{extra} marker-end="url(#{p}arrow)"/></g>')
+
+
+def _deaths(workers, rows, row_y, x, t_lo, t_hi) -> list[str]:
+    out = []
+    for w in workers:
+        ys = [row_y[r] for r in rows if r[0] == w.name]
+        if not ys:
+            continue
+        for t, what, color in ((w.removed, "died" if w.cause == "lost" else f"left ({w.cause})", DEATH_COLOR),
+                               (w.added, "joined", "#009E73")):
+            if t is None or not (t_lo <= t <= t_hi):
+                continue
+            y0, y1 = min(ys), max(ys) + ROW_H
+            out.append(f'<g><title>{esc(w.name)} {what} at {t:.3f} s</title><line x1="{x(t):.1f}" x2="{x(t):.1f}" '
+                       f'y1="{y0 - 2}" y2="{y1 + 2}" stroke="{color}" stroke-width="3"/>'
+                       f'<text x="{x(t) + 3:.1f}" y="{y0 + 12}" font-size="11" font-weight="bold" fill="{color}">'
+                       f'{"✕ " if what == "died" else ""}{esc(w.name)} {what}</text></g>')
+            if what == "died":
+                out.append(f'<rect x="{x(t):.1f}" y="{y0}" width="{x(t_hi) - x(t):.1f}" height="{y1 - y0}" '
+                           f'fill="{DEATH_COLOR}" fill-opacity="0.08"/>')
+    return out
+
+
+def _legend(stages, y, width, p) -> tuple[list[str], int]:
+    items = [(f'<rect width="14" height="14" fill="{stage_color(s.id)}"/>', f"Stage {s.id}: {s.name}") for s in stages[:12]]
+    items += [
+        (f'<rect width="14" height="14" fill="{OTHER_COLOR}"/>', "no stage (shuffle plumbing)"),
+        (f'<rect width="14" height="14" fill="url(#{p}lost)" stroke="{STATE_COLORS["lost"]}"/>', "lost with its worker"),
+        (f'<rect width="14" height="14" fill="url(#{p}failed)" stroke="#000000"/>', "failed (error)"),
+        ('<rect width="14" height="14" fill="#FFFFFF" stroke="#CC79A7" stroke-width="2"/>', "re-run (attempt 2+)"),
+        ('<rect y="8" width="14" height="6" fill="#BBBBBB"/>', "assigned, taken back before running"),
+        (f'<line x1="0" y1="7" x2="14" y2="7" stroke="{TRANSFER_COLOR}" stroke-width="1.5"/>', "data transfer"),
+        (f'<line x1="0" y1="7" x2="14" y2="7" stroke="{P2P_COLOR}" stroke-dasharray="4 2" stroke-width="1.5"/>',
+         "P2P shuffle send"),
+        (f'<line x1="7" y1="0" x2="7" y2="14" stroke="{DEATH_COLOR}" stroke-width="3"/>', "worker died"),
+    ]
+    col_w = 310
+    per_row = max(1, (LABEL_W + width) // col_w)
+    out = []
+    for i, (mark, text) in enumerate(items):
+        gx, gy = 4 + (i % per_row) * col_w, y + (i // per_row) * 20
+        out.append(f'<g transform="translate({gx},{gy})">{mark}<text x="20" y="12" font-size="12">'
+                   f'{esc(text[:44])}</text></g>')
+    return out, (len(items) // per_row + 1) * 20 + 8
