@@ -339,7 +339,7 @@ def kill_worker(cluster: Any = None, worker: str = "", *, when: Any = None, rest
 
     cluster = _local_cluster(cluster, "kill_worker")
     address = _address(cluster, worker)
-    nanny = next((n for n in cluster.local.workers.values() if getattr(n, "worker_address", None) == address), None)
+    nanny = _nanny(cluster, address)
     if nanny is None or not hasattr(nanny, "pid"):
         raise FaultError(f"{worker} runs without a Nanny (threads, not processes), so it cannot be killed alone.")
     quiet_workers(cluster)
@@ -400,6 +400,15 @@ def _local_cluster(cluster: Any, what: str):
             "cluster.client.restart_workers([address]), and slow_worker works too, but an abrupt death is not possible."
         )
     return cluster
+
+
+def _nanny(cluster: Any, address: str) -> Any:
+    """The Nanny of a worker, found by the worker's dask name (a restarted worker keeps it)."""
+    ws = cluster.local.scheduler.workers.get(address)
+    nanny = cluster.local.workers.get(ws.name) if ws is not None else None
+    if nanny is None:
+        nanny = next((n for n in cluster.local.workers.values() if getattr(n, "worker_address", None) == address), None)
+    return nanny
 
 
 def _address(cluster: Any, worker: str) -> str:

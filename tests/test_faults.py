@@ -1,0 +1,178 @@
+"""Faults on a real, tiny cluster: kill a worker mid-job, slow one down, wrong use.
+
+Every kill must leave the job's result right (compared with pandas) and a
+recording that shows the re-runs.  One 3-worker cluster serves the kill tests;
+each test first waits until the Nanny has brought every worker back.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import teachkit
+from teachkit import faults
+from teachkit.datasets import sales, sales_pandas
+from teachkit.model.failures import job_faults
+
+pytestmark = pytest.mark.cluster
+
+ROWS, PARTS = 48_000, 16  # 16 partitions: dask-expr picks a P2P shuffle (split_out=2)
+
+
+def _expected() -> pd.DataFrame:
+    return sales_pandas(rows=ROWS, partitions=PARTS).groupby("category").count()
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame) -> bool:
+    return got.sort_index().astype("int64").equals(want.sort_index().astype("int64"))
+
+
+@pytest.mark.timeout(60)
+def test_last_live_worker_cannot_be_killed():
+    c = teachkit.start_cluster(workers=1, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
+    try:
+        with pytest.raises(faults.FaultError, match="last live worker"):
+            faults.kill_worker(c, "worker-1", when=faults.after_tasks(1))
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def cluster3():
+    c = teachkit.start_cluster(workers=3, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def ready(cluster3):
+    """The module's cluster, with all 3 workers alive (a killed one has been restarted)."""
+    cluster3.client.wait_for_workers(3, timeout=60)
+    return cluster3
+
+
+def _run_with_kill(cluster, when, **groupby):
+    kill = faults.kill_worker(cluster, "worker-2", when=when)
+    with teachkit.record(cluster) as rec:
+        got = sales(rows=ROWS, partitions=PARTS).groupby("category").count(**groupby).compute()
+    kill.wait(timeout=30)
+    return kill, rec, got
+
+
+def _assert_reruns(kill, rec, capfd):
+    assert kill.status == "killed", kill.message
+    job = rec.jobs[0]
+    reruns = [a for t in job.dask_tasks.values() for a in t.attempts if a.number > 1]
+    assert reruns, "the recording shows no re-run attempt"
+    assert any(w.name == "worker-2" and w.cause == "lost" for w in rec.workers)
+    facts = rec.summary()["jobs"][0]["faults"]
+    assert [w["worker"] for w in facts["workers_lost"]] == ["worker-2"]
+    assert facts["workers_lost"][0]["killed"]["pid"] == kill.pid
+    out, err = capfd.readouterr()
+    assert [line for line in out.splitlines() if line.startswith("teachkit: killed")] == [kill.message]
+    assert "Traceback" not in err and "ERROR" not in err
+    return facts
+
+
+@pytest.mark.timeout(90)
+def test_kill_during_map_stage(ready, capfd):
+    kill, rec, got = _run_with_kill(ready, faults.after_tasks(3, stage="make_partition"), split_out=1)
+    assert _same(got, _expected())
+    facts = _assert_reruns(kill, rec, capfd)
+    causes = rec.summary()["jobs"][0]["reruns"]
+    assert causes.get("worker-lost", 0) + causes.get("result-lost", 0) >= 1, causes
+    assert facts["workers_lost"][0]["running"] or facts["workers_lost"][0]["held"]
+
+
+@pytest.mark.timeout(90)
+def test_kill_during_shuffle(ready, capfd):
+    kill, rec, got = _run_with_kill(ready, faults.after_tasks(2, stage="shuffle-transfer"))
+    assert _same(got, _expected())
+    facts = _assert_reruns(kill, rec, capfd)
+    # It died while the shuffle ran: after 2 transfers, before the barrier.
+    barrier = next(t for t in rec.jobs[0].dask_tasks.values() if t.prefix == "shuffle-barrier")
+    assert facts["workers_lost"][0]["t_s"] < barrier.attempts[-1].stop
+    # Dask restarts the whole P2P shuffle when an *output* worker dies; when the dead worker only sent
+    # data (2 output partitions here, 3 workers), just its lost work runs again elsewhere.
+    if facts["shuffle_restarted"]:
+        assert any("P2P shuffle started over" in note for note in facts["notes"])
+
+
+@pytest.mark.timeout(90)
+def test_kill_during_final_gather(ready, capfd):
+    # Tree reduction: once every chunk is done, the combine/aggregate tasks gather the partial results.
+    when = faults.after_tasks(PARTS, stage="chunk")
+    kill, rec, got = _run_with_kill(ready, when, split_out=1)
+    assert _same(got, _expected())
+    _assert_reruns(kill, rec, capfd)
+
+
+@pytest.mark.timeout(90)
+def test_restarted_worker_gets_a_new_name(ready):
+    kill = faults.kill_worker(ready, "worker-2", when=faults.stage_progress(0.3))
+    with teachkit.record(ready) as rec:
+        sales(rows=ROWS, partitions=PARTS).value.sum().compute()
+        kill.wait(timeout=30)
+        ready.client.wait_for_workers(3, timeout=60)
+    names = [w.name for w in rec.workers]
+    assert "worker-2b" in names, names
+
+
+@pytest.mark.timeout(90)
+def test_straggler_gets_fewer_tasks_and_the_recording_says_why(ready, capsys):
+    # Tasks of ~20 ms (slow_partitions) so that the slowdown, not noise, decides; warm every worker first.
+    df = faults.slow_partitions(sales(rows=ROWS, partitions=PARTS), partitions=range(PARTS), seconds=0.02)
+    df.value.sum().compute()
+    with faults.slow_worker(ready, "worker-3", factor=25):
+        with teachkit.record(ready) as rec:
+            df.value.sum().compute()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("teachkit: worker-3 now runs every task 25x slower")
+    assert out[-1] == "teachkit: worker-3 runs at normal speed again"
+    facts = rec.summary()["jobs"][0]["faults"]
+    counts = facts["tasks_per_worker"]
+    assert counts["worker-3"] < min(counts["worker-1"], counts["worker-2"]), counts
+    assert any(note.startswith("Uneven work") for note in facts["notes"]), facts["notes"]
+
+
+@pytest.mark.timeout(60)
+def test_slow_partitions_keeps_the_data(ready):
+    df = faults.slow_partitions(sales(rows=ROWS, partitions=PARTS), partitions=[0, 5], seconds=0.2)
+    assert len(df.compute()) == ROWS
+
+
+# -- wrong use ----------------------------------------------------------------------
+@pytest.mark.timeout(60)
+def test_wrong_use_gives_one_sentence_errors(ready):
+    with pytest.raises(faults.FaultError, match=r"no worker named 'worker-9'; the workers are: worker-1, worker-2"):
+        faults.kill_worker(ready, "worker-9")
+    with pytest.raises(faults.FaultError, match="No job is running"):
+        faults.kill_worker(ready, "worker-2")  # when=None, idle cluster, nothing held
+    kill = faults.kill_worker(ready, "worker-2", when=faults.after_tasks(1), start_timeout=0.3)
+    with pytest.raises(faults.FaultError, match="no job started within 0.3 s"):
+        kill.wait(timeout=10)
+    remote = teachkit.Cluster(ready.client, None)  # what teachkit.connect() returns
+    with pytest.raises(faults.FaultError, match="retire_workers"):
+        faults.kill_worker(remote, "worker-2")
+    kill = faults.kill_worker(ready, "worker-2", when=faults.after_tasks(1, stage="nope"))
+    sales(rows=ROWS, partitions=PARTS).value.sum().compute()
+    with pytest.raises(faults.FaultError, match="the job has no stage 'nope': its task prefixes are"):
+        kill.wait(timeout=10)
+    with pytest.raises(faults.FaultError, match="at least 1"):
+        faults.slow_worker(ready, "worker-1", factor=0.5)
+    assert len(ready.workers) == 3
+
+
+def test_when_helpers_check_their_arguments():
+    with pytest.raises(faults.FaultError):
+        faults.after_tasks(-1)
+    with pytest.raises(faults.FaultError):
+        faults.stage_progress(1.5)
+    with pytest.raises(ValueError):  # FaultError is a ValueError
+        faults.seconds(-2)
+    with pytest.raises(faults.FaultError, match="no partition 7"):
+        faults.slow_partitions(sales(rows=400, partitions=4), partitions=[7])
+    assert faults.after_tasks(3, "chunk").describe() == "after 3 tasks of chunk"
