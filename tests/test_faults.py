@@ -13,9 +13,8 @@ import pytest
 import teachkit
 from teachkit import faults
 from teachkit.datasets import sales, sales_pandas
-from teachkit.model.failures import job_faults
+from teachkit.model.failures import job_faults, job_notes
 
-pytestmark = pytest.mark.cluster
 
 ROWS, PARTS = 48_000, 16  # 16 partitions: dask-expr picks a P2P shuffle (split_out=2)
 
@@ -28,6 +27,7 @@ def _same(got: pd.DataFrame, want: pd.DataFrame) -> bool:
     return got.sort_index().astype("int64").equals(want.sort_index().astype("int64"))
 
 
+@pytest.mark.cluster
 @pytest.mark.timeout(60)
 def test_last_live_worker_cannot_be_killed():
     c = teachkit.start_cluster(workers=1, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
@@ -78,6 +78,7 @@ def _assert_reruns(kill, rec, capfd):
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.cluster
 def test_kill_during_map_stage(ready, capfd):
     kill, rec, got = _run_with_kill(ready, faults.after_tasks(3, stage="make_partition"), split_out=1)
     assert _same(got, _expected())
@@ -88,6 +89,7 @@ def test_kill_during_map_stage(ready, capfd):
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.cluster
 def test_kill_during_shuffle(ready, capfd):
     kill, rec, got = _run_with_kill(ready, faults.after_tasks(2, stage="shuffle-transfer"))
     assert _same(got, _expected())
@@ -102,6 +104,7 @@ def test_kill_during_shuffle(ready, capfd):
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.cluster
 def test_kill_during_final_gather(ready, capfd):
     # Tree reduction: once every chunk is done, the combine/aggregate tasks gather the partial results.
     when = faults.after_tasks(PARTS, stage="chunk")
@@ -111,6 +114,7 @@ def test_kill_during_final_gather(ready, capfd):
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.cluster
 def test_restarted_worker_gets_a_new_name(ready):
     kill = faults.kill_worker(ready, "worker-2", when=faults.stage_progress(0.3))
     with teachkit.record(ready) as rec:
@@ -122,6 +126,7 @@ def test_restarted_worker_gets_a_new_name(ready):
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.cluster
 def test_straggler_gets_fewer_tasks_and_the_recording_says_why(ready, capsys):
     # Tasks of ~20 ms (slow_partitions) so that the slowdown, not noise, decides; warm every worker first.
     df = faults.slow_partitions(sales(rows=ROWS, partitions=PARTS), partitions=range(PARTS), seconds=0.02)
@@ -139,6 +144,7 @@ def test_straggler_gets_fewer_tasks_and_the_recording_says_why(ready, capsys):
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.cluster
 def test_slow_partitions_keeps_the_data(ready):
     df = faults.slow_partitions(sales(rows=ROWS, partitions=PARTS), partitions=[0, 5], seconds=0.2)
     assert len(df.compute()) == ROWS
@@ -146,6 +152,7 @@ def test_slow_partitions_keeps_the_data(ready):
 
 # -- wrong use ----------------------------------------------------------------------
 @pytest.mark.timeout(60)
+@pytest.mark.cluster
 def test_wrong_use_gives_one_sentence_errors(ready):
     with pytest.raises(faults.FaultError, match=r"no worker named 'worker-9'; the workers are: worker-1, worker-2"):
         faults.kill_worker(ready, "worker-9")
@@ -176,3 +183,22 @@ def test_when_helpers_check_their_arguments():
     with pytest.raises(faults.FaultError, match="no partition 7"):
         faults.slow_partitions(sales(rows=400, partitions=4), partitions=[7])
     assert faults.after_tasks(3, "chunk").describe() == "after 3 tasks of chunk"
+
+
+def test_shipped_killed_example_tells_the_whole_story():
+    """No cluster: the saved recording of a real kill (tools/make_examples.py killed)."""
+    rec = teachkit.Recording.load(teachkit.example_path("killed"))
+    job = rec.jobs[0]
+    facts = job_faults(job)
+    (lost,) = facts["workers_lost"]
+    assert lost["worker"] == "worker-2" and lost["killed"]["when"].startswith("after 4 tasks")
+    assert lost["running"] and lost["held"] and lost["restarted_as"] == "worker-2b"
+    for key in lost["running"]:  # re-assigned: a new attempt elsewhere
+        attempts = job.dask_tasks[key].attempts
+        assert attempts[0].end_cause == "worker-lost" and attempts[1].cause == "worker-lost"
+        assert attempts[-1].outcome == "done" and attempts[-1].worker != "worker-2"
+    for key in lost["held"]:  # lost with the worker, recomputed from lineage
+        attempts = job.dask_tasks[key].attempts
+        assert attempts[0].lost is not None and attempts[1].cause == "result-lost"
+    assert facts["shuffle_restarted"] and facts["lineage"] > 0
+    assert rec.summary()["jobs"][0]["faults"]["notes"] == job_notes(job)

@@ -34,7 +34,33 @@ def pipeline(cluster) -> teachkit.Recording:
     return rec
 
 
-EXAMPLES = {"groupby": groupby, "pipeline": pipeline}
+def killed(cluster) -> teachkit.Recording:
+    """The groupby count again, with worker-2 SIGKILLed mid-shuffle (its Nanny restarts it as worker-2b).
+
+    Kept from the first of up to 5 real runs that shows all three ways the driver
+    copes: tasks re-assigned (worker-lost), results recomputed from lineage
+    (result-lost) and the P2P shuffle starting over (shuffle-restart).
+    """
+    from teachkit import faults
+    from teachkit.model.failures import job_faults
+
+    df = sales(rows=160_000, partitions=16)
+    for _ in range(5):
+        cluster.client.wait_for_workers(3, timeout=60)
+        kill = faults.kill_worker(cluster, "worker-2", when=faults.after_tasks(4, stage="shuffle-transfer"))
+        with teachkit.record(cluster) as rec:
+            with teachkit.job("groupby count, worker-2 killed"):
+                df.groupby("category").count().compute()
+            kill.wait(timeout=30)
+            cluster.client.wait_for_workers(3, timeout=60)  # record the restarted worker joining
+        facts = job_faults(rec.jobs[0])
+        reruns = rec.summary()["jobs"][0]["reruns"]
+        if facts["shuffle_restarted"] and reruns.get("worker-lost") and reruns.get("result-lost"):
+            break
+    return rec
+
+
+EXAMPLES = {"groupby": groupby, "pipeline": pipeline, "killed": killed}
 
 
 def main(names: list[str]) -> None:

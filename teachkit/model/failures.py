@@ -111,8 +111,8 @@ def job_notes(job: Job, facts: dict[str, Any] | None = None) -> list[str]:
         notes.append(f"{f['lineage']} earlier task(s) ran again to rebuild what was lost (lineage).")
     if f["shuffle_restarted"]:
         rerun = sum(1 for t in job.dask_tasks.values() if is_p2p_prefix(t.prefix) and len(t.attempts) > 1)
-        notes.append("The P2P shuffle started over (Dask restarts a whole P2P shuffle when a worker dies, unlike "
-                     f"Spark, which re-runs only the lost map outputs): {rerun} shuffle task(s) ran again.")
+        notes.append("The P2P shuffle started over (Dask restarts a whole P2P shuffle when a worker taking part "
+                     f"dies; Spark re-runs only the lost map outputs): {rerun} shuffle task(s) ran again.")
     gone = {w["worker"] for w in f["workers_lost"]}
     counts = {w: n for w, n in f["tasks_per_worker"].items() if w not in gone}
     if len(counts) > 1 and max(counts.values()) >= 1.5 * max(1, min(counts.values())):
