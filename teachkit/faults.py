@@ -157,8 +157,9 @@ _ACTIVE = ("released", "waiting", "queued", "processing", "no-worker")
 class _KillTrigger(SchedulerPlugin):
     """Scheduler plugin: count finished tasks of the next job and kill at the chosen moment."""
 
-    def __init__(self, kill: Kill, scheduler: Any, nanny: Any, name: str) -> None:
+    def __init__(self, kill: Kill, scheduler: Any, nanny: Any, name: str, start_timeout: float) -> None:
         self.kill, self.scheduler, self.nanny, self.name = kill, scheduler, nanny, name
+        self.start_timeout = start_timeout
         self.job: set | None = None  # keys of the job's tasks
         self.remaining: set = set()
         self.totals: dict[str, int] = {}
@@ -280,7 +281,7 @@ class _KillTrigger(SchedulerPlugin):
 
     def timeout(self) -> None:
         if self.job is None and not self.fired:
-            self._give_up(f"no job started within {self._start_timeout:g} s; call kill_worker just before compute()")
+            self._give_up(f"no job started within {self.start_timeout:g} s; call kill_worker just before compute()")
 
 
 def _key(key: Any) -> str:
@@ -346,12 +347,11 @@ def kill_worker(cluster: Any = None, worker: str = "", *, when: Any = None, rest
     kill = Kill(worker, address, when, restart)
     scheduler = cluster.local.scheduler
     name = f"teachkit-kill-{worker}-{time():.6f}"
-    trigger = _KillTrigger(kill, scheduler, nanny, name)
-    trigger._start_timeout = start_timeout
+    trigger = _KillTrigger(kill, scheduler, nanny, name, start_timeout)
 
     async def arm() -> str | None:
         if len(scheduler.workers) < 2:
-            return f"{worker} is the last live worker: the job could not finish without it, so teachkit will not kill it."
+            return f"{worker} is the last live worker: the job could not finish without it, so it stays alive."
         active = [k for k, ts in scheduler.tasks.items() if ts.state in _ACTIVE[1:]]
         if when is None:
             if not active and not scheduler.workers[address].has_what:
