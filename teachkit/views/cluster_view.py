@@ -105,8 +105,10 @@ def _state_at(job, stages: list, t: float) -> dict:
     for (sid, _), kinds in per_task.items():
         if "failed" in kinds:
             label = "failed"
-        elif "running" in kinds or (kinds & {"memory", "done"} and not kinds <= {"memory", "done"}):
-            label = "running"  # a pipelined task is under way while some of its fused steps are done
+        elif "running" in kinds:
+            label = "running"
+        elif kinds & {"memory", "done"} and not kinds <= {"memory", "done"}:
+            label = "in progress"  # some of its pipelined (fused) steps are done, the next is not running yet
         elif kinds <= {"memory", "done"}:
             label = "done"
         elif "assigned" in kinds:
@@ -157,12 +159,16 @@ def _driver(job, stages, state, t, width, h) -> list[str]:
              f'{" — FAILED" if job.errors and job.end is not None and t >= job.end else ""}</text>']
     for i, s in enumerate(stages[:8]):
         c = state["counts"].get(s.id, Counter())
-        parts = [f"{c[k]} {k}" for k in ("done", "running", "assigned", "pending", "failed") if c[k]]
+        parts = [f"{c[k]} {k}" for k in ("done", "running", "in progress", "assigned", "pending", "failed") if c[k]]
         y = 74 + 18 * i
         lines.append(f'<rect x="{GAP + 12}" y="{y - 11}" width="12" height="12" fill="{stage_color(s.id)}"/>'
-                     f'<text x="{GAP + 30}" y="{y}" fill="#FFFFFF">Stage {s.id} ({esc(s.name[:40])}): '
+                     f'<text x="{GAP + 30}" y="{y}" fill="#FFFFFF">Stage {s.id} ({esc(_short(s.name))}): '
                      f'{esc(", ".join(parts) or "no tasks")} of {s.num_tasks}</text>')
     return lines
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _worker(w, nslots, state, t, x, y, h, color) -> list[str]:
@@ -176,10 +182,11 @@ def _worker(w, nslots, state, t, x, y, h, color) -> list[str]:
            f'<text x="{x + 10}" y="{y + 18}" font-weight="bold" fill="{text_on(color)}">{esc(w.name)}'
            f'<tspan font-weight="normal"> · {nslots} slot{"s" * (nslots != 1)}</tspan></text>']
     if dead or absent:
-        what = f"✕ died at {w.removed:.2f} s: its running tasks and results are lost" if dead else \
-            f"joins at {w.added:.2f} s"
-        out.append(f'<text x="{x + 10}" y="{y + 50}" fill="{DEATH_COLOR if dead else "#444444"}" font-weight="bold">'
-                   f'{esc(what)}</text>')
+        what = (f"✕ died at {w.removed:.2f} s", "its running tasks and the results", "it held are lost") if dead \
+            else (f"joins at {w.added:.2f} s",)
+        for i, line in enumerate(what):
+            out.append(f'<text x="{x + 10}" y="{y + 50 + 18 * i}" fill="{DEATH_COLOR if dead else "#444444"}" '
+                       f'font-weight="{"bold" if i == 0 else "normal"}">{esc(line)}</text>')
         return out
     running = dict(state["running"].get(w.name, []))
     for s in range(1, nslots + 1):

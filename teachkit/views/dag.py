@@ -81,7 +81,7 @@ def stage_dag(job, max_ops: int = 6) -> DotGraph:
                     nbytes = s.shuffle_read_bytes
             body.append(f"\ts{p} -> s{s.id}{_boundary_attrs(kind, nbytes)}\n")
     body += _sinks(job, stages, {s.id: [f"s{s.id}"] for s in stages})
-    body.append(f"\tlegend{_attrs(shape='plaintext', label=_stage_legend())}\n")
+    body.append(f"\tlegend{_attrs(id='legend', shape='plaintext', label=_stage_legend())}\n")
     return DotGraph(_digraph("stages", job_title(job, stages), body), kind="stage DAG",
                     info={"stages": [s.id for s in stages]})
 
@@ -102,7 +102,7 @@ def _stage_node(s, max_ops: int) -> str:
              f'<TR><TD BGCOLOR="{color}"><FONT COLOR="{text_on(color)}"><B>Stage {s.id}</B></FONT></TD></TR>'
              f'{rows}<TR><TD>{stats}</TD></TR>{note}</TABLE>>')
     workers = ", ".join(f"{w}: {n}" for w, n in sorted(s.workers.items()))
-    return f"s{s.id}" + _attrs(shape="box", style="rounded,filled", fillcolor=tint(color, 0.8), color=color,
+    return f"s{s.id}" + _attrs(id=f"s{s.id}", shape="box", style="rounded,filled", fillcolor=tint(color, 0.8), color=color,
                                 penwidth=2.5, margin="0.1", label=label,
                                 tooltip=f"Stage {s.id}: {s.name}\n{s.num_tasks} tasks\nworkers: {workers or '—'}")
 
@@ -121,9 +121,9 @@ def _sinks(job, stages: list, nodes: dict[int, list[str]]) -> list[str]:
     if "driver" in outputs:
         result = [job.dask_tasks[k].final for k in job.keys if k in job.dask_tasks]
         nbytes = sum(a.nbytes or 0 for a in result if a is not None)
-        body.append(f"\tdriver{_attrs(shape='box', style='filled', fillcolor=DRIVER_COLOR, fontcolor='white', label='Driver' + chr(10) + 'result collected: ' + fmt_bytes(nbytes), penwidth=0)}\n")
+        body.append(f"\tdriver{_attrs(id='driver', shape='box', style='filled', fillcolor=DRIVER_COLOR, fontcolor='white', label='Driver' + chr(10) + 'result collected: ' + fmt_bytes(nbytes), penwidth=0)}\n")
     if "memory" in outputs:
-        body.append(f"\tmemory{_attrs(shape='cylinder', label='kept in worker memory' + chr(10) + '(persist)')}\n")
+        body.append(f"\tmemory{_attrs(id='memory', shape='cylinder', label='kept in worker memory' + chr(10) + '(persist)')}\n")
     for s in stages:
         if s.output in ("driver", "memory"):
             for node in nodes[s.id]:
@@ -185,7 +185,7 @@ def task_dag(job, color_by: str = "stage", max_tasks_per_stage: int = 50,
                 for (a, b), n in counts.items():
                     body.append(f"\t{a} -> {b}{_attrs(label=n) if n > 1 else ''}\n")
     body += _sinks(job, stages, {s.id: list(dict.fromkeys(where[s.id].values())) for s in stages})
-    body.append(f"\tlegend{_attrs(shape='plaintext', label=_task_legend(stages, color_by, wcolors))}\n")
+    body.append(f"\tlegend{_attrs(id='legend', shape='plaintext', label=_task_legend(stages, color_by, wcolors))}\n")
     title = job_title(job, stages) + f" — colour = {color_by}"
     return DotGraph(_digraph("tasks", title, body), kind="task DAG", info=info)
 
@@ -208,7 +208,7 @@ def _pick(tasks: list, limit: int, wanted: set | None, sample: int) -> tuple[lis
 def _cluster(s, shown: list, hidden: list, color_by: str, wcolors: dict, body: list, info: dict) -> dict[int, str]:
     color = stage_color(s.id)
     title = f"Stage {s.id}: {s.name} ({s.num_tasks} task{'s' * (s.num_tasks != 1)})"
-    style = _attrs(label=title, style="rounded,filled", fillcolor=tint(color, 0.88), color=color, penwidth=2)
+    style = _attrs(id=f"cluster_s{s.id}", label=title, style="rounded,filled", fillcolor=tint(color, 0.88), color=color, penwidth=2)
     body.append(f"\tsubgraph cluster_s{s.id} {{\n\t\tgraph{style}\n")
     where: dict[int, str] = {}
     hidden_parts = sorted(t.partition for t in hidden)
@@ -242,7 +242,7 @@ def _task_node(node: str, t, fill: str) -> str:
     tip = (f"Stage {t.stage}, partition {t.partition}: {t.status}\n{t.worker or 'no worker'}"
            f"{f' slot {t.slot}' if t.slot else ''}\n{_span(t.start, t.stop)}\nattempts: {t.attempts}\n"
            f"{len(t.keys)} Dask task(s): {', '.join(t.keys[:3])}{' …' if len(t.keys) > 3 else ''}")
-    return f"\t\t{node}" + _attrs(shape="box", style=style, fillcolor=fill, fontcolor=text_on(fill), label=label,
+    return f"\t\t{node}" + _attrs(id=node, shape="box", style=style, fillcolor=fill, fontcolor=text_on(fill), label=label,
                                   tooltip=tip, height=0.3, margin="0.06,0.03", **extra) + "\n"
 
 
@@ -264,7 +264,7 @@ def _more_node(s, hidden: list, parts: list[int], color_by: str, wcolors: dict) 
     if failed:
         label += f"\n✗ {failed} failed"
     fill = tint(stage_color(s.id), 0.55) if color_by == "stage" else "#FFFFFF"
-    return f"\t\ts{s.id}more" + _attrs(shape="box", style="rounded,dashed,filled", fillcolor=fill, label=label,
+    return f"\t\ts{s.id}more" + _attrs(id=f"s{s.id}more", shape="box", style="rounded,dashed,filled", fillcolor=fill, label=label,
                                         penwidth=1.5, tooltip=f"{n} tasks of stage {s.id} not drawn: "
                                         "ask for them with task_dag(partitions=...)") + "\n"
 
@@ -280,7 +280,7 @@ def _all_to_all(p: int, c: int, where: dict, kind: str, by_id: dict) -> list[str
         lines[len(lines) // 2] = lines[len(lines) // 2].rstrip("]\n") + f" label={q(label)}]\n"
         return lines
     x = f"x{p}s{c}"
-    lines = [f"\t{x}{_attrs(shape='diamond', style='filled', fillcolor='#FFFFFF', label=label, fontsize=11)}\n"]
+    lines = [f"\t{x}{_attrs(id=x, shape='diamond', style='filled', fillcolor='#FFFFFF', label=label, fontsize=11)}\n"]
     lines += [f"\t{a} -> {x}{_attrs(arrowsize=0.6, **style)}\n" for a in src]
     lines += [f"\t{x} -> {b}{_attrs(arrowsize=0.6, **style)}\n" for b in dst]
     return lines
