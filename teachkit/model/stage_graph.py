@@ -91,9 +91,11 @@ class Graph:
             for w in c["write"]:
                 for r in c["read"]:
                     edge[(w, r)] = "shuffle"
-        first: dict[tuple, int] = {}
+        # Ties between ready layers break on names (stable across runs), not on the graph's dict order.
+        first: dict[tuple, tuple] = {}
         for k in self.nodes:
-            first.setdefault(layer[k], self.pos[k])
+            if layer[k] not in first:
+                first[layer[k]] = (self.tasks[k].prefix, layer[k][0], -1 if layer[k][1] is None else layer[k][1])
         preds: dict[tuple, list] = {lay: [] for lay in first}
         for a, b in edge:
             if a != b:
@@ -210,7 +212,7 @@ def topo_order(tasks: dict) -> list[str]:
 
 
 def _topo_layers(first: dict, preds: dict) -> list:
-    """Layers in dependency order; ties by the position of their first task."""
+    """Layers in dependency order; ties by prefix, group and level."""
     indeg = {lay: len(set(preds[lay])) for lay in first}
     succ: dict = {lay: set() for lay in first}
     for lay, ps in preds.items():

@@ -179,12 +179,12 @@ def derive_stages(job) -> list[Stage]:
         return []
     layer_order, preds, edge = g.layer_edges()
     plan = assign_stages(g, layer_order, preds, edge)
-    return _build(job, g, plan, edge)
+    return _build(job, g, plan, {lay: i for i, lay in enumerate(layer_order)})
 
 
-def _build(job, g: Graph, plan: dict, edge: dict) -> list[Stage]:
+def _build(job, g: Graph, plan: dict, rank: dict) -> list[Stage]:
     stage_of, info, top = plan["stage_of"], plan["info"], plan["find"]
-    roots = sorted({s for s in stage_of.values()}, key=lambda s: min(g.pos[g.layer_keys[lay][0]] for lay in info[s]["layers"]))
+    roots = sorted({s for s in stage_of.values()}, key=lambda s: min(rank[lay] for lay in info[s]["layers"]))
     roots = _topo_stages(roots, {s: {top(p) for p in info[s]["parents"]} - {s} for s in roots})
     ids = {s: i for i, s in enumerate(roots)}
     node_stage = {k: stage_of[g.layer[k]] for k in g.nodes}
@@ -202,7 +202,7 @@ def _build(job, g: Graph, plan: dict, edge: dict) -> list[Stage]:
     agg = aggregation([t.prefix for t in g.tasks.values()], (job.expr or {}).get("name") or job.name)
     stages: list[Stage] = []
     for s in roots:
-        layers = sorted(info[s]["layers"], key=lambda lay: g.pos[g.layer_keys[lay][0]])
+        layers = sorted(info[s]["layers"], key=rank.__getitem__)
         ops = [op for lay in layers for op in op_names(g.tasks[g.layer_keys[lay][0]].prefix, agg, len(g.deps[g.layer_keys[lay][0]]))]
         parents = {ids[top(p)]: b for p, b in info[s]["parents"].items() if top(p) != s}
         stage = Stage(id=ids[s], name="", ops=ops, groups=_unique(g.tasks[k].group for lay in layers for k in g.layer_keys[lay][:1]),
@@ -303,7 +303,8 @@ def _finish(stage: Stage, stages: list[Stage], g: Graph, agg: str, job) -> None:
     parent_ops = [op for p in stage.parents for op in by_id[p].ops]
     if stage.kind == "shuffle" and f"partial {agg}" in parent_ops and agg not in stage.ops:
         stage.ops.append(agg)
-    if stage.kind == "shuffle" and "SortValues" in logical and "sort" not in stage.ops:
+    sorts_here = stage.kind == "shuffle" or (stage.kind == "coalesce" and stage.num_tasks == 1)
+    if sorts_here and "SortValues" in logical and "sort" not in stage.ops:
         stage.ops.append("sort")
     stage.name = stage_name(stage.ops)
     stage.collapsed = sorted({grp for c in g.clusters if stage.id in c.get("read_stages", ()) for grp in c["groups"]})
