@@ -117,6 +117,17 @@ function render({ model, el }) {
   root.append(title, caption, controls, slider, jumps,
     h("div", { class: "tk-panes" }, h("div", { class: "tk-left" }, legend, dag), cluster), timeline);
   el.append(root);
+  fitDag();
+
+  function fitDag() {
+    // shrink a wide DAG to the pane, but never below 60 % of its natural size (projector-readable); the pane scrolls
+    const svg = dag.querySelector("svg");
+    if (!svg) return;
+    const w = svg.width.baseVal.value, hgt = svg.height.baseVal.value, avail = dag.clientWidth - 14;
+    if (!w || !hgt || avail <= 0) return;
+    const k = Math.max(0.6, Math.min(1, avail / w));
+    svg.style.width = `${w * k}px`; svg.style.height = `${hgt * k}px`;
+  }
 
   function fill(g, color) {
     const shape = g.querySelector("polygon, ellipse, path, rect");
