@@ -100,7 +100,7 @@ def test_tree_reduce_boundary_is_dashed_and_fan_in_counted(synth):
     job = synth(partitions=100, shuffle=False).jobs[0]
     assert "tree reduce" in stage_dag(job).source
     src = task_dag(job).source
-    assert re.search(r"s0more -> s1p0 \[label=\"96\"\]", src)  # 96 collapsed map tasks feed the one reduce task
+    assert re.search(r"s0more -> s1p0 \[style=\"dashed\" label=\"96\"\]", src)  # 96 collapsed map tasks feed the one reduce task
     assert "s0p0 -> s1p0" in src and "s0p99 -> s1p0" in src
 
 
