@@ -104,7 +104,7 @@ class Kill:
     Attributes
     ----------
     status : str
-        ``"armed"``, ``"killed"``, ``"missed"`` (the job ended first) or ``"failed"``.
+        ``"armed"``, ``"killed"``, ``"missed"`` (the job ended first), ``"cancelled"`` or ``"failed"``.
     t : float or None
         Scheduler time of the kill; ``after_s`` is seconds since the job started.
     tasks_done : int
@@ -279,6 +279,11 @@ class _KillTrigger(SchedulerPlugin):
             timer.cancel()
         self.timers = []
 
+    def cancel(self) -> None:
+        if not self.fired:
+            self.fired = True
+            self._finish("cancelled", f"teachkit: cancelled the kill of {self.kill.worker}.")
+
     def timeout(self) -> None:
         if self.job is None and not self.fired:
             self._give_up(f"no job started within {self.start_timeout:g} s; call kill_worker just before compute()")
@@ -369,8 +374,7 @@ def kill_worker(cluster: Any = None, worker: str = "", *, when: Any = None, rest
     problem = sync(cluster.local.loop, arm)
     if problem:
         raise FaultError(problem)
-    kill._cancel = lambda: cluster.local.loop.add_callback(
-        lambda: trigger._finish("failed", f"teachkit: cancelled the kill of {worker}."))
+    kill._cancel = lambda: cluster.local.loop.add_callback(trigger.cancel)
     return kill
 
 

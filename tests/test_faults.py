@@ -7,6 +7,7 @@ each test first waits until the Nanny has brought every worker back.
 
 from __future__ import annotations
 
+import distributed
 import pandas as pd
 import pytest
 
@@ -141,6 +142,23 @@ def test_straggler_gets_fewer_tasks_and_the_recording_says_why(ready, capsys):
     counts = facts["tasks_per_worker"]
     assert counts["worker-3"] < min(counts["worker-1"], counts["worker-2"]), counts
     assert any(note.startswith("Uneven work") for note in facts["notes"]), facts["notes"]
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.cluster
+def test_kill_now_loses_persisted_results_and_lineage_rebuilds_them(ready, capsys):
+    with teachkit.record(ready) as rec:
+        df = sales(rows=ROWS, partitions=PARTS).persist()
+        distributed.wait(df, timeout=30)
+        kill = faults.kill_worker(ready, "worker-2")  # when=None: now, between two jobs
+        assert kill.status == "killed" and kill.held, "worker-2 held persisted partitions"
+        total = len(df.compute())
+    assert total == ROWS
+    persist = rec.jobs[0]
+    rebuilt = [t.key for t in persist.dask_tasks.values() if any(a.cause == "result-lost" for a in t.attempts)]
+    assert rebuilt, "the partitions held by worker-2 were recomputed from lineage"
+    assert job_faults(persist)["workers_lost"][0]["held"]
+    assert capsys.readouterr().out.count("teachkit: killed worker-2") == 1
 
 
 @pytest.mark.timeout(60)
