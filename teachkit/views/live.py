@@ -1,0 +1,154 @@
+"""The live view: progress per stage and the cluster picture while a job runs, then the player.
+
+``teachkit.record(..., live=True)`` calls :meth:`LiveView.start` before the
+block and :meth:`LiveView.finish` after it.  A background thread polls
+``session.drain()`` (the scheduler's new events) every ``interval`` seconds
+and redraws two small HTML widgets; nothing runs on the scheduler or the
+workers besides the drain the recording does anyway.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from typing import Any
+
+from teachkit.views.style import STATE_COLORS, stage_color, worker_color
+
+#: Seconds between two polls of the scheduler.
+INTERVAL_S = 0.3
+
+
+def progress(rec: Any) -> tuple[list[dict], list[dict]]:
+    """Per-stage counts (done, running, pending) and per-worker running counts of the newest job."""
+    if not rec.jobs:
+        return [], []
+    job = rec.jobs[-1]
+    try:
+        stages = list(job.stages)
+    except Exception:
+        from teachkit.model.stage_fallback import fallback_stages
+
+        stages = fallback_stages(job)
+    names = {w.name: i for i, w in enumerate(rec.workers)}
+    running_on = [0] * len(rec.workers)
+    rows = []
+    for stage in stages:
+        done = running = 0
+        for st in stage.tasks:
+            last = [job.dask_tasks[k].attempts[-1] for k in st.keys if k in job.dask_tasks and job.dask_tasks[k].attempts]
+            if last and len(last) == len(st.keys) and all(a.outcome == "done" for a in last):
+                done += 1
+            elif any(a.outcome == "running" for a in last):
+                running += 1
+                w = next((a.worker for a in last if a.outcome == "running"), None)
+                if w in names:
+                    running_on[names[w]] += 1
+        rows.append({"id": stage.id, "name": stage.name, "total": len(stage.tasks), "done": done, "running": running})
+    workers = [{"name": w.name, "alive": w.removed is None, "running": running_on[i], "slots": w.nthreads}
+               for i, w in enumerate(rec.workers)]
+    return rows, workers
+
+
+def stages_html(rows: list[dict], title: str = "") -> str:
+    out = [f'<div style="font:16px Helvetica,Arial,sans-serif"><b>{html.escape(title)}</b>']
+    for r in rows:
+        total = max(r["total"], 1)
+        pend = r["total"] - r["done"] - r["running"]
+        seg = "".join(
+            f'<div style="width:{100 * n / total:.2f}%;background:{c}"></div>'
+            for n, c in ((r["done"], STATE_COLORS["done"]), (r["running"], STATE_COLORS["running"]),
+                         (pend, STATE_COLORS["pending"])) if n)
+        out.append(
+            f'<div style="margin:6px 0"><span style="color:{stage_color(r["id"])}">■</span> Stage {r["id"]}: '
+            f'{html.escape(r["name"])} — {r["done"]} done, {r["running"]} running, {pend} pending of {r["total"]}'
+            f'<div style="display:flex;height:18px;border:1px solid #888;width:100%;max-width:700px">{seg}</div></div>')
+    return "".join(out) + "</div>"
+
+
+def workers_html(workers: list[dict]) -> str:
+    boxes = "".join(
+        f'<div style="border:3px {"solid" if w["alive"] else "dashed"} {worker_color(i)};border-radius:6px;'
+        f'padding:4px 8px;opacity:{1 if w["alive"] else 0.5}"><b>{html.escape(w["name"])}</b><br>'
+        f'{w["running"]} of {w["slots"]} slots busy{"" if w["alive"] else " (dead)"}</div>'
+        for i, w in enumerate(workers))
+    return f'<div style="display:flex;gap:8px;flex-wrap:wrap;font:16px Helvetica,Arial,sans-serif">' \
+           f'<div style="border:3px solid #333;border-radius:6px;padding:4px 8px"><b>Driver</b></div>{boxes}</div>'
+
+
+class LiveView:
+    """Progress bars per stage and the cluster picture, updated from a background thread."""
+
+    def __init__(self, session: Any, interval: float = INTERVAL_S) -> None:
+        import ipywidgets as widgets
+
+        self.session = session
+        self.interval = interval
+        self.polls = 0
+        self.poll_seconds = 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.stages = widgets.HTML("<i>waiting for a job…</i>")
+        self.cluster = widgets.HTML("")
+        self.box = widgets.VBox([self.stages, self.cluster])
+        self._thread = threading.Thread(target=self._run, name="teachkit-live", daemon=True)
+
+    @classmethod
+    def start(cls, session: Any, interval: float = INTERVAL_S) -> LiveView:
+        """Show the live view and start polling ``session.drain()``."""
+        view = cls(session, interval)
+        original_stop = session.stop
+
+        def stop(*args, **kwargs):  # the last drain must not race ours
+            view._halt()
+            return original_stop(*args, **kwargs)
+
+        session.stop = stop
+        try:
+            from IPython.display import display
+
+            display(view.box)
+        except Exception:  # no notebook: nothing to show, keep polling harmlessly
+            pass
+        view._thread.start()
+        return view
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                t = time.perf_counter()
+                try:
+                    self.session.drain()
+                    self._draw(self.session.rec)
+                except Exception as exc:  # never break the job; note it in the recording
+                    self.session.warn("live view", exc)
+                self.polls += 1
+                self.poll_seconds += time.perf_counter() - t
+
+    def _draw(self, rec: Any) -> None:
+        rows, workers = progress(rec)
+        if rows:
+            self.stages.value = stages_html(rows, rec.jobs[-1].name)
+        self.cluster.value = workers_html(workers)
+
+    def _halt(self) -> None:
+        self._stop.set()
+        with self._lock:  # wait for a poll in progress
+            pass
+        self._thread.join(timeout=5)
+
+    def finish(self, rec: Any) -> None:
+        """Stop polling and turn into the step-through player of the last job."""
+        self._halt()
+        if rec.jobs:
+            try:
+                from teachkit.views.player import Player
+
+                self.box.children = [Player(rec)]
+                return
+            except Exception as exc:
+                self.stages.value = f"<i>The player could not be built: {html.escape(str(exc))}</i>"
+        self._draw(rec)

@@ -1,0 +1,54 @@
+"""The live view, driven by a fake session that replays a saved recording in chunks (no cluster)."""
+
+from __future__ import annotations
+
+import time
+
+import teachkit
+from teachkit.model.recording import Recording
+from teachkit.views.live import LiveView, progress, stages_html
+
+
+class FakeSession:
+    def __init__(self, events, meta, chunks=5):
+        self.rec = Recording(meta=meta)
+        step = len(events) // chunks + 1
+        self.pending = [events[i:i + step] for i in range(0, len(events), step)]
+        self.warnings = []
+        self.stopped = False
+
+    def drain(self):
+        batch = self.pending.pop(0) if self.pending else []
+        self.rec._extend(batch)
+        return batch
+
+    def warn(self, where, exc):
+        self.warnings.append(f"{where}: {exc}")
+
+    def stop(self, wait=True):
+        self.stopped = True
+        while self.pending:
+            self.drain()
+
+
+def test_progress_counts_every_task_done_at_the_end():
+    rec = Recording.load(teachkit.example_path("groupby"))
+    rows, workers = progress(rec)
+    assert rows and all(r["done"] == r["total"] and r["running"] == 0 for r in rows)
+    assert [w["name"] for w in workers] == ["worker-1", "worker-2", "worker-3"]
+    assert "Stage 0" in stages_html(rows, "groupby count")
+
+
+def test_live_view_polls_then_turns_into_the_player():
+    saved = Recording.load(teachkit.example_path("groupby"))
+    session = FakeSession(saved.events, saved.meta)
+    view = LiveView.start(session, interval=0.02)
+    deadline = time.time() + 10
+    while session.pending and time.time() < deadline:
+        time.sleep(0.02)
+    assert view.polls >= 3 and not session.warnings
+    assert "Stage 0" in view.stages.value and "worker-1" in view.cluster.value
+    session.stop()  # wrapped: halts the poller first
+    assert session.stopped and not view._thread.is_alive()
+    view.finish(session.rec)
+    assert isinstance(view.box.children[0], teachkit.Player)
