@@ -244,19 +244,24 @@ def _scheduler_plugins(client) -> list[str]:
 def _plan_event(expr: Any, keys: Any, t: float) -> dict:
     """The client-side plan of one job: logical (as written) and optimised expressions."""
     logical_exprs = _logical_exprs()
-    logical = "\n".join(_tree(e) for e in logical_exprs) or None
-    optimized_expr = getattr(expr, "operands", [None])
-    inner = expr
-    if type(expr).__name__ == "FinalizeCompute" and optimized_expr:
-        inner = optimized_expr[0]
+    logical = "\n".join(filter(None, (_tree(e) for e in logical_exprs))) or None
+    optimized = "\n".join(filter(None, (_tree(e) for e in _unwrap(expr)))) or None
     return {
         "kind": "plan",
         "t": t,
         "keys": [key_str(k) for k in keys],
         "logical": logical,
-        "optimized": _tree(inner),
+        "optimized": optimized,
         "name": _plan_name(logical_exprs[0]) if logical_exprs else None,
     }
+
+
+def _unwrap(expr: Any) -> list:
+    """The collections' expressions inside dask's wrappers (FinalizeCompute, _ExprSequence)."""
+    name = type(expr).__name__
+    if name in ("FinalizeCompute", "_ExprSequence", "ExprSequence") and getattr(expr, "operands", None):
+        return [inner for op in expr.operands for inner in _unwrap(op)]
+    return [expr]
 
 
 def _logical_exprs(max_depth: int = 25) -> list:
@@ -274,7 +279,8 @@ def _logical_exprs(max_depth: int = 25) -> list:
 
 def _tree(expr: Any) -> str | None:
     try:
-        return expr.tree_repr()
+        lines = expr._tree_repr_lines()
+        return lines if isinstance(lines, str) else "\n".join(lines)
     except Exception:
         return None
 

@@ -213,7 +213,7 @@ def test_shuffle_matrix_from_p2p_events(shipped):
     assert sum(n for row in view.info["matrix"].values() for n in row.values()) == total
     assert view.info["source"] == "P2P shuffle sends" and view.info["partitions"]
     html = view._repr_html_()
-    assert "lands on" in html and "worker-" in html and "stays on the worker" in html
+    assert "split on" in html and "Input partitions" in html and "worker-" in html and "stays on the worker" in html
 
 
 def test_shuffle_matrix_from_fetches(synth):

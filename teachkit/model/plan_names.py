@@ -9,7 +9,8 @@ _SKIP = {"FinalizeCompute", "FinalizeComputeDF", "Fused", "ArrowStringConversion
 
 
 def _words(cls_name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", cls_name).lower()
+    """``SortValuesBlockwise`` -> ``sort values blockwise``; ``P2PShuffle`` -> ``p2p shuffle``."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", cls_name).lower()
 
 
 def expr_name(expr: Any, limit: int = 3) -> str:

@@ -111,7 +111,12 @@ class FetchEvent(TypedDict):
 
 
 class P2PEvent(TypedDict):
-    """``kind="p2p"``: bytes one worker sent another in a P2P shuffle (outside the graph)."""
+    """``kind="p2p"``: bytes one worker sent another in a P2P shuffle (outside the graph).
+
+    ``partitions`` maps each **input** partition (the shuffle-transfer task's
+    partition) to the bytes of its rows that went to ``dest``: dask's P2P sends
+    one shard per input partition and destination worker.
+    """
 
     kind: Literal["p2p"]
     t: float
@@ -119,7 +124,7 @@ class P2PEvent(TypedDict):
     source: str
     dest: str
     nbytes: int
-    partitions: dict[str, int]  # output partition -> bytes
+    partitions: dict[str, int]  # input partition -> bytes sent to dest
 
 
 class PlanEvent(TypedDict, total=False):

@@ -79,13 +79,14 @@ def _from_p2p(events: list[dict], names: dict) -> dict:
 
 
 def _partitions(events: list[dict], names: dict) -> dict[int, dict]:
+    """Per **input** partition: the worker that split it and the bytes it sent to each worker."""
     parts: dict[int, dict] = {}
     for e in events:
         src, dst = names.get(e["source"], e["source"]), names.get(e["dest"], e["dest"])
         for p, n in e["partitions"].items():
-            row = parts.setdefault(int(p), {"dest": dst, "from": defaultdict(int)})
-            row["from"][src] += n
-    return {p: {"dest": r["dest"], "from": dict(r["from"])} for p, r in sorted(parts.items())}
+            row = parts.setdefault(int(p), {"source": src, "to": defaultdict(int)})
+            row["to"][dst] += n
+    return {p: {"source": r["source"], "to": dict(r["to"])} for p, r in sorted(parts.items())}
 
 
 def _from_fetches(job, stages: list, maps: set, reduces: set) -> dict:
@@ -146,23 +147,19 @@ def _partition_html(parts: dict, workers: list, colors: dict) -> str:
     th = 'style="padding:3px 8px;text-align:right"'
     rows = []
     for p, row in list(parts.items())[:MAX_PARTITION_ROWS]:
-        dest = row["dest"]
-        cells = "".join(f"<td {th}>{fmt_bytes(row['from'].get(w, 0)) if row['from'].get(w) else '·'}</td>" for w in workers)
-        c = colors.get(dest, "#BBBBBB")
+        src = row["source"]
+        cells = "".join(f"<td {th}>{fmt_bytes(row['to'].get(w, 0)) if row['to'].get(w) else '·'}</td>" for w in workers)
+        c = colors.get(src, "#BBBBBB")
         rows.append(f'<tr><td {th}>{p}</td><td style="padding:3px 8px"><span style="background:{c};color:{text_on(c)};'
-                    f'padding:1px 6px;border-radius:3px">{esc(dest)}</span></td>{cells}'
-                    f'<td {th}>{fmt_bytes(sum(row["from"].values()))}</td></tr>')
+                    f'padding:1px 6px;border-radius:3px">{esc(src)}</span></td>{cells}'
+                    f'<td {th}>{fmt_bytes(sum(row["to"].values()))}</td></tr>')
     more = len(parts) - MAX_PARTITION_ROWS
     if more > 0:
-        rows.append(f'<tr><td colspan="{len(workers) + 3}" style="padding:3px 8px">… {more} more output partitions</td></tr>')
-    head = "".join(f"<th {th}>from {esc(w)}</th>" for w in workers)
-    per_dest = defaultdict(int)
-    for row in parts.values():
-        per_dest[row["dest"]] += 1
-    spread = ", ".join(f"{w}: {n}" for w, n in sorted(per_dest.items()))
-    return (f'<div style="font-weight:bold;margin:14px 0 4px">Output partitions: where each one is assembled '
-            f'({spread})</div><div style="font-size:12px;margin-bottom:4px">Every output partition (a range of keys) '
-            f'is built on exactly one worker: all rows with the same key end up there.</div>'
-            f'<table style="border-collapse:collapse;font-size:13px"><tr><th {th}>partition</th><th>lands on</th>'
+        rows.append(f'<tr><td colspan="{len(workers) + 3}" style="padding:3px 8px">… {more} more input partitions</td></tr>')
+    head = "".join(f"<th {th}>to {esc(w)}</th>" for w in workers)
+    return (f'<div style="font-weight:bold;margin:14px 0 4px">Input partitions: where each one sent its rows</div>'
+            f'<div style="font-size:12px;margin-bottom:4px">Each input partition is split by key on the worker '
+            f'that holds it; the rows of each key go to the one worker that assembles that key\'s output '
+            f'partition, so rows with the same key end up on the same worker.</div>'
+            f'<table style="border-collapse:collapse;font-size:13px"><tr><th {th}>partition</th><th>split on</th>'
             f'{head}<th {th}>total</th></tr>{"".join(rows)}</table>')
-
