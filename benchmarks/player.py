@@ -119,6 +119,12 @@ def main() -> None:
     print(f"jobs and stages {t_stages:.3f} s + frames {t_frames:.3f} s = {t_stages + t_frames:.3f} s (target <= 2 s); "
           f"{len(frames):,} steps, {size / 1e6:.2f} MB of JSON{'; ' + frames.note if frames.note else ''}")
 
+    from teachkit.views.player import player_data
+
+    t = time.perf_counter()
+    player_data(rec, job)
+    print(f"whole player (frames + task DAG SVG + timeline SVG, jobs cached): {time.perf_counter() - t:.3f} s")
+
 
 def _has_stages(job) -> bool:
     try:
