@@ -43,7 +43,7 @@ def random_moment(rng: random.Random):
         return faults.after_tasks(rng.randint(1, PARTS), stage=rng.choice(["make_partition", "shuffle-transfer"]))
     if kind == "progress":
         return faults.stage_progress(round(rng.uniform(0.05, 0.9), 2))
-    return faults.seconds(round(rng.uniform(0.05, 0.5), 2))
+    return faults.seconds(round(rng.uniform(0.05, 0.25), 2))  # a warm job takes ~0.4 s
 
 
 def one_trial(cluster, when, restart: bool, want) -> tuple[bool, bool, bool, str]:

@@ -201,7 +201,7 @@ class _KillTrigger(SchedulerPlugin):
         if finish in ("memory", "erred", "forgotten"):
             self.remaining.discard(key)
         self._check()
-        if not self.fired and not self.remaining:
+        if not self.fired and not self.remaining:  # the job is done and the moment never came
             self._finish("missed", f"teachkit: did not kill {self.kill.worker}: the job finished "
                          f"({self._count()} tasks) before {self.kill.when.describe()}")
 
@@ -265,6 +265,7 @@ class _KillTrigger(SchedulerPlugin):
         self._finish("failed", f"teachkit: did not kill {self.kill.worker}: {why}.")
 
     def _finish(self, status: str, message: str) -> None:
+        self.fired = True  # once: later transitions and timers do nothing
         self._cancel_timers()
         loop = self.scheduler.loop
         loop.add_callback(self._remove)  # never change the plugin dict while it is iterated

@@ -171,7 +171,7 @@ def test_slow_partitions_keeps_the_data(ready):
 # -- wrong use ----------------------------------------------------------------------
 @pytest.mark.timeout(60)
 @pytest.mark.cluster
-def test_wrong_use_gives_one_sentence_errors(ready):
+def test_wrong_use_gives_one_sentence_errors(ready, capsys):
     with pytest.raises(faults.FaultError, match=r"no worker named 'worker-9'; the workers are: worker-1, worker-2"):
         faults.kill_worker(ready, "worker-9")
     with pytest.raises(faults.FaultError, match="No job is running"):
@@ -188,7 +188,12 @@ def test_wrong_use_gives_one_sentence_errors(ready):
         kill.wait(timeout=10)
     with pytest.raises(faults.FaultError, match="at least 1"):
         faults.slow_worker(ready, "worker-1", factor=0.5)
+    kill = faults.kill_worker(ready, "worker-2", when=faults.after_tasks(10_000))
+    sales(rows=ROWS, partitions=PARTS).value.sum().compute()
+    assert kill.wait(timeout=10).status == "missed"
     assert len(ready.workers) == 3
+    out = capsys.readouterr().out
+    assert out.count("teachkit: did not kill worker-2: the job finished") == 1, out
 
 
 def test_when_helpers_check_their_arguments():
