@@ -17,7 +17,8 @@ Examples
 >>> kill = faults.kill_worker(cluster, "worker-2", when=faults.after_tasks(10))  # doctest: +SKIP
 >>> with teachkit.record(cluster) as rec:                           # doctest: +SKIP
 ...     df.groupby("category").count().compute()
-teachkit: killed worker-2 (pid 4242) after 10 tasks; 1 task was running there, 3 results were held there
+teachkit: killed worker-2 (pid 4242) after 10 tasks; 2 task(s) assigned there go elsewhere, 1 result(s) held
+there are lost; its Nanny restarts it under a new address
 >>> kill.wait().running                                             # doctest: +SKIP
 """
 
