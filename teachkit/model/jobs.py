@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from teachkit.record.events import cause_of
+
 if TYPE_CHECKING:  # pragma: no cover
     from teachkit.model.recording import Recording
 
@@ -232,8 +234,6 @@ def _name_order(name: str) -> tuple:
 
 
 def _cause(stimulus: str) -> str | None:
-    from teachkit.record.plugins import cause_of  # plain function, no dask import cost
-
     return cause_of(stimulus)
 
 

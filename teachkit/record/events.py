@@ -147,6 +147,28 @@ class WarningEvent(TypedDict):
     message: str
 
 
+#: Stimulus prefixes that tell why a task left a worker.
+_CAUSES = (
+    ("handle-worker-cleanup", "worker-lost"),
+    ("remove-worker", "worker-lost"),
+    ("nanny-close", "worker-lost"),  # a Nanny reports its worker process died (e.g. SIGKILL)
+    ("reschedule", "rescheduled"),
+    ("steal", "stolen"),
+)
+
+
+def cause_of(stimulus: str) -> str | None:
+    """Map a scheduler stimulus id to a short cause name (``None`` if ordinary).
+
+    >>> cause_of("handle-worker-cleanup-1795494357.04")
+    'worker-lost'
+    """
+    for prefix, cause in _CAUSES:
+        if stimulus.startswith(prefix):
+            return cause
+    return None
+
+
 def key_str(key: Any) -> str:
     """Return the kit's string form of a dask key: ``"name"`` or ``"name|3"``.
 

@@ -19,28 +19,10 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
-from teachkit.record.events import key_index, key_str
+from teachkit.record.events import cause_of, key_index, key_str  # noqa: F401 (cause_of re-exported)
 
 SCHEDULER_PLUGIN_NAME = "teachkit-recorder"
 WORKER_PLUGIN_NAME = "teachkit-worker-recorder"
-
-#: Stimulus prefixes that tell why a task left a worker.
-_CAUSES = (
-    ("handle-worker-cleanup", "worker-lost"),
-    ("remove-worker", "worker-lost"),
-    ("nanny-close", "worker-lost"),  # a Nanny reports its worker process died (e.g. SIGKILL)
-    ("reschedule", "rescheduled"),
-    ("steal", "stolen"),
-)
-
-
-def cause_of(stimulus: str) -> str | None:
-    """Map a scheduler stimulus id to a short cause name (``None`` if ordinary)."""
-    for prefix, cause in _CAUSES:
-        if stimulus.startswith(prefix):
-            return cause
-    return None
-
 
 def _guarded(where: str):
     """Decorate a hook: catch any exception and log it as a warning event."""
