@@ -8,6 +8,7 @@ run, and the client pulls them back when the block ends.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -163,7 +164,7 @@ class _Session:
 
     def drain(self) -> list[dict]:
         """Pull the scheduler's new events (also used by the live view)."""
-        events = self.client.run_on_scheduler(drain_scheduler)
+        events = json.loads(self.client.run_on_scheduler(drain_scheduler))
         self.rec._extend(events)
         return events
 
