@@ -221,6 +221,9 @@ def start_cluster(
         ) from None
     _current = Cluster(client, local, key=key, log_path=log_path)
     _current._handlers = handlers
+    from teachkit.stragglers import quiet_workers  # worker processes log to the same file
+
+    quiet_workers(_current)
     log.info("started %d workers in %.1f s", workers, time.perf_counter() - t0)
     return _current
 
