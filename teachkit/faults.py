@@ -24,6 +24,7 @@ there are lost; its Nanny restarts it under a new address
 
 from __future__ import annotations
 
+import contextvars
 import os
 import signal
 import sys
@@ -144,11 +145,23 @@ class Kill:
 
     def _finish(self, status: str, message: str) -> None:
         self.status, self.message = status, message
-        print(message, file=sys.stdout, flush=True)
+        say(message)
         self._done.set()
 
     def __repr__(self) -> str:
         return f"<teachkit Kill {self.worker} {self.when.describe() if self.when else 'now'}: {self.status}>"
+
+
+def say(line: str) -> None:
+    """Print one line where the learner sees it, from any thread.
+
+    The kill fires in the scheduler's event-loop thread, whose context
+    still names the cell that started the cluster; Jupyter's kernel (ipykernel 7)
+    routes output by that context, so a plain ``print`` lands in a finished cell
+    and is lost.  In an empty context the kernel falls back to the cell running
+    now (the one whose job the kill interrupts).  Outside Jupyter it is ``print``.
+    """
+    contextvars.Context().run(print, line, file=sys.stdout, flush=True)
 
 
 # -- the trigger, inside the scheduler ------------------------------------------

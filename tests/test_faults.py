@@ -225,3 +225,32 @@ def test_shipped_killed_example_tells_the_whole_story():
         assert attempts[0].lost is not None and attempts[1].cause == "result-lost"
     assert facts["shuffle_restarted"] and facts["lineage"] > 0
     assert rec.summary()["jobs"][0]["faults"]["notes"] == job_notes(job)
+
+
+KILL_NOTEBOOK = [
+    "import teachkit\nfrom teachkit import faults\nfrom teachkit.datasets import sales\n"
+    "cluster = teachkit.start_cluster(workers=3, threads_per_worker=1, memory_limit='1GiB', dashboard=False)",
+    "kill = faults.kill_worker(cluster, 'worker-2', when=faults.after_tasks(4))\n"
+    "with teachkit.record(cluster) as rec:\n"
+    "    out = sales(rows=48_000, partitions=16).groupby('category').count().compute()\n"
+    "print('rows', len(out))",
+    "kill.wait(timeout=30).status",
+    "cluster.close()",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.timeout(240)
+def test_kill_line_shows_in_the_notebook_cell_that_ran_the_job(tmp_path):
+    """The kill fires in the scheduler's thread; Jupyter must still show its line in the job's cell."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in KILL_NOTEBOOK])
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    texts = ["".join(o.get("text", "") for o in cell.outputs) for cell in nb.cells]
+    assert "teachkit: killed worker-2 (pid " in texts[1], texts
+    assert texts[1].index("teachkit: killed") < texts[1].index("rows 8")  # printed while the job ran
+    assert "teachkit: killed" not in texts[0] + texts[2] + texts[3]
+    assert nb.cells[2].outputs[0]["data"]["text/plain"] == "'killed'"
