@@ -119,7 +119,12 @@ def test_player_widget_as_a_python_model(tmp_path):
     assert isinstance(player, teachkit.Player)
     data = player.data
     assert data["frames"]["steps"] and data["states"] == list(STATES)
-    assert "<svg" in data["dag_svg"] and 'id="tk-cursor"' in data["timeline"]["svg"]
+    assert "<svg" in data["dag_svg"]
+    # the player's timeline is the picture job.timeline() draws, with its own id prefix
+    tl = data["timeline"]
+    assert tl["svg"] == rec.jobs[-1].timeline(id_prefix=tl["prefix"]).svg()
+    assert f'id="{tl["prefix"]}cursor"' in tl["svg"] and f'id="{tl["prefix"]}cursortext"' in tl["svg"]
+    assert f'data-t0="{tl["t0"]:.6f}"' in tl["svg"] and tl["scale"] > 0
     assert player.num_steps == len(data["frames"]["steps"])
     player.step = 5
     assert player.caption() == data["frames"]["steps"][5]["caption"]

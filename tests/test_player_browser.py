@@ -50,12 +50,29 @@ def dom_states(page, root: str) -> dict[str, str]:
               ".filter(g => /p\\d+$/.test(g.dataset.node)).map(g => [g.dataset.node, g.dataset.state]))")
 
 
-def check_stepping(page, frames: dict, root: str = ".tk-player", steps: int = 12) -> list[float]:
-    """Press Forward ``steps`` times; after each, the DOM must match the frames. Returns latencies (ms)."""
+def dom_cursor(page, root: str, prefix: str) -> tuple[float, str, str]:
+    """The timeline cursor's x (from its transform), visibility and label."""
+    x, vis, text = page.eval_on_selector(
+        root, """(r, p) => { const c = r.querySelector(`[id="${p}cursor"]`);
+                  return [c.getAttribute("transform"), c.getAttribute("visibility"),
+                          r.querySelector(`[id="${p}cursortext"]`).textContent]; }""", prefix)
+    return float(x.removeprefix("translate(").split(",")[0]), vis, text
+
+
+def cursor_x(timeline: dict, t: float) -> float:
+    return timeline["x0"] + (t - timeline["t0"]) * timeline["scale"]
+
+
+def check_stepping(page, data: dict, root: str = ".tk-player", steps: int = 12) -> list[float]:
+    """Press Forward ``steps`` times; after each, the DOM (DAG states, caption, counter, timeline
+    cursor) must match the frames. Returns latencies (ms)."""
+    frames, tl = data["frames"], data["timeline"]
     page.click(f"{root} .tk-btn >> text=First", force=True)  # disabled at step 1: then a no-op
     drawn = dom_states(page, root)
     assert drawn, "no DAG nodes found in the player"
-    latencies = []
+    bars = page.eval_on_selector(root, f"r => r.querySelectorAll('.tk-timeline-pane [id^=\"{tl['prefix']}b\"]').length")
+    assert bars == data["timeline"]["svg"].count(f'id="{tl["prefix"]}b'), "the timeline pane lost bars"
+    latencies, xs = [], [dom_cursor(page, root, tl["prefix"])[0]]
     for n in range(1, min(steps, len(frames["steps"]) - 1) + 1):
         latencies.append(_timed_click(page, f"{root} .tk-forward"))
         assert page.eval_on_selector(root, "r => r.dataset.step") == str(n)
@@ -65,8 +82,13 @@ def check_stepping(page, frames: dict, root: str = ".tk-player", steps: int = 12
         caption = page.inner_text(f"{root} .tk-caption")
         assert caption == frames["steps"][n]["caption"]
         assert page.inner_text(f"{root} .tk-counter") == f"step {n + 1} of {len(frames['steps'])}"
+        x, visibility, label = dom_cursor(page, root, tl["prefix"])
+        assert visibility == "visible" and label.startswith("t = ")
+        assert x == pytest.approx(cursor_x(tl, frames["steps"][n]["t"]), abs=0.01), f"step {n}: cursor misplaced"
+        xs.append(x)
     changed = sum(expected_states(frames, n) != expected_states(frames, n - 1) for n in range(1, steps + 1))
     assert changed >= 3, "the first steps should change node states"
+    assert xs == sorted(xs) and xs[-1] > xs[0], "the timeline cursor should move forward with the steps"
     return latencies
 
 
@@ -117,7 +139,7 @@ def test_exported_html_plays_offline(browser, tmp_path):
     path.write_text(standalone_html(data), encoding="utf-8")
     context, page, requests, errors = _offline_page(browser, path)
     try:
-        check_stepping(page, data["frames"], steps=15)
+        check_stepping(page, data, steps=15)
         check_play(page)
         page.click(".tk-jump-stage")
         assert int(page.eval_on_selector(".tk-player", "r => r.dataset.step")) in data["frames"]["bookmarks"]["stage"]
@@ -132,7 +154,7 @@ def test_exported_html_plays_offline(browser, tmp_path):
     path.write_text(standalone_html(big), encoding="utf-8")
     context, page, requests, errors = _offline_page(browser, path)
     try:
-        latencies = check_stepping(page, big["frames"], steps=40)
+        latencies = check_stepping(page, big, steps=40)
         page.fill(".tk-slider", str(len(big["frames"]["steps"]) // 2))  # random access: keyframe + deltas
         jump = _timed_click(page, ".tk-forward")
         page.screenshot(path=str(ARTIFACTS / "player-seed-offline.png"), full_page=True)
@@ -193,7 +215,7 @@ def lab(tmp_path):
 
 def test_player_in_jupyterlab(browser, lab):
     ARTIFACTS.mkdir(exist_ok=True)
-    expected = player_data(teachkit.Recording.load(teachkit.example_path("groupby")))["frames"]
+    expected = player_data(teachkit.Recording.load(teachkit.example_path("groupby")))
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     page = context.new_page()
     page.route("**/*", lambda route: route.continue_() if "127.0.0.1" in route.request.url else route.abort())

@@ -1,5 +1,6 @@
 // teachkit step-through player: all stepping and playing happens here, in the browser.
-// Data: model.get("data") = {frames, states, state_colors, stage_colors, worker_colors, dag_svg, timeline}
+// Data: model.get("data") = {frames, states, state_colors, stage_colors, worker_colors, dag_svg,
+// timeline: {svg, prefix, t0, x0, scale}}
 // (see teachkit/views/player.py). Frame steps are delta-encoded: d = [[task, state, worker, slot, holder]].
 
 const KEY_EVERY = 64; // a full snapshot of the state every 64 steps: any step is <= 63 deltas away
@@ -38,6 +39,14 @@ function apply(step, cur, alive) {
     cur[o] = d[1]; cur[o + 1] = d[2]; cur[o + 2] = d[3]; cur[o + 3] = d[4];
   }
   for (const [w, a] of step.w || []) alive[w] = a;
+}
+
+function seconds(s) {
+  // as teachkit.views.style.fmt_seconds, which labels the cursor of job.timeline(cursor=t)
+  if (s < 1e-3) return `${(s * 1e6).toFixed(0)} µs`;
+  if (s < 1) return `${(s * 1e3).toFixed(1)} ms`;
+  if (s < 120) return s >= 10 ? `${s.toFixed(1)} s` : `${s.toFixed(2)} s`;
+  return `${Math.floor(s / 60)} min ${(s % 60).toFixed(0)} s`;
 }
 
 function render({ model, el }) {
@@ -89,8 +98,9 @@ function render({ model, el }) {
   dag.innerHTML = data.dag_svg;
   const cluster = h("div", { class: "tk-pane tk-cluster" });
   const timeline = h("div", { class: "tk-pane tk-timeline-pane" });
-  timeline.innerHTML = data.timeline.svg;
-  const cursor = timeline.querySelector("#tk-cursor, .tk-cursor");
+  timeline.innerHTML = data.timeline.svg; // the picture job.timeline() draws; we only move its cursor
+  const byId = (suffix) => timeline.querySelector(`[id="${data.timeline.prefix}${suffix}"]`);
+  const cursor = byId("cursor"), cursorText = byId("cursortext");
 
   // DAG nodes by task index; hidden partitions are counted on their stage's "… more" node
   const nodeOf = new Map();
@@ -232,15 +242,12 @@ function render({ model, el }) {
     const st = F.steps[n];
     caption.textContent = st.caption;
     counter.textContent = `step ${n + 1} of ${M}`;
-    clock.textContent = `t = ${(st.t - F.start).toFixed(3)} s`;
+    clock.textContent = `${(st.t - F.start).toFixed(3)} s into the job`;
     slider.value = String(n);
     root.dataset.step = String(n);
     drawDag();
     drawCluster();
-    if (cursor) {
-      const x = data.timeline.x0 + (st.t - data.timeline.t0) * data.timeline.scale;
-      cursor.setAttribute("x1", x.toFixed(1)); cursor.setAttribute("x2", x.toFixed(1));
-    }
+    moveCursor(st.t);
     back.disabled = first.disabled = n === 0;
     fwd.disabled = last.disabled = n === M - 1;
     for (const [kind, b] of Object.entries(jumpButtons)) {
@@ -248,6 +255,16 @@ function render({ model, el }) {
     }
     root.dataset.stepMs = (performance.now() - t0).toFixed(2);
     if (!timer) { model.set("step", n); model.save_changes(); }
+  }
+
+  function moveCursor(t) {
+    // x = x0 + (t - t0) * scale, t in seconds since the recording started (the timeline's axis)
+    if (!cursor) return;
+    const x = data.timeline.x0 + (t - data.timeline.t0) * data.timeline.scale;
+    cursor.setAttribute("transform", `translate(${x.toFixed(2)},0)`);
+    cursor.setAttribute("visibility", "visible");
+    if (cursorText) cursorText.textContent = `t = ${seconds(t)}`;
+    root.dataset.cursorX = x.toFixed(2);
   }
 
   function toggle() {

@@ -50,7 +50,7 @@ def player_data(rec: Any, job: Any = None, stages: list | None = None) -> dict[s
         "stage_colors": list(STAGE_COLORS),
         "worker_colors": list(WORKER_COLORS),
         "dag_svg": player_panes.dag_svg(job, frames),
-        "timeline": player_panes.timeline_svg(job, frames, stages),
+        "timeline": player_panes.timeline_svg(job),
     }
 
 

@@ -2,9 +2,10 @@
 
 The player colours DAG nodes by id (``s{stage}p{partition}``, ``s{stage}more``)
 and moves a cursor over the timeline; both pictures are pre-rendered here.
-They come from :mod:`teachkit.views.dag` and :mod:`teachkit.views.timeline`
-when those can give them; otherwise from the small drawings below, which keep
-the same node ids.
+The timeline is :func:`teachkit.views.timeline.timeline`'s, so the player shows
+the same picture as ``job.timeline()``.  The DAG is
+:func:`teachkit.views.dag.task_dag`'s when it can draw the job; otherwise the
+small drawing below, which keeps the same node ids.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from typing import Any
 
 from teachkit.model.frames import Frames
-from teachkit.views.style import FONT, OTHER_COLOR, STATE_COLORS, esc, stage_color
+from teachkit.views.style import FONT, STATE_COLORS, stage_color
 
 #: Partitions drawn per stage before the rest collapse into one counted node.
 MAX_TASKS_PER_STAGE = 10
@@ -94,40 +95,20 @@ def _strip_xml_header(svg: str) -> str:
     return svg[start:] if start > 0 else svg
 
 
-def timeline_svg(job: Any, frames: Frames, stages: list, width: int = 1100) -> dict:
-    """The worker timeline with a cursor: ``{"svg", "t0", "x0", "scale"}`` (x = x0 + (t - t0) * scale)."""
-    rows: dict[tuple[str, int], list] = {}
-    stage_of = {}
-    for stage in stages:
-        for st in stage.tasks:
-            for key in st.keys:
-                stage_of[key] = stage.id
-    workers = [w["name"] for w in frames.workers]
-    for key, task in job.dask_tasks.items():
-        for att in task.attempts:
-            if att.worker is None or att.stop is None:
-                continue
-            begin = att.start if att.start is not None else att.assigned
-            rows.setdefault((att.worker, att.slot or 1), []).append((begin, att.stop, stage_of.get(key), att.outcome))
-    order = sorted(rows, key=lambda r: (workers.index(r[0]) if r[0] in workers else 99, r[0], r[1]))
-    t0, t1 = frames.start, max(frames.end, frames.start + 1e-3)
-    label_w, row_h, top = 150, 26, 30
-    scale = (width - label_w - 20) / (t1 - t0)
-    height = top + row_h * max(1, len(order)) + 10
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           f'font-family="{FONT}" font-size="15" class="tk-timeline">']
-    out.append('<text x="4" y="18" font-weight="bold">Worker timeline (one row per task slot)</text>')
-    for n, (worker, slot) in enumerate(order):
-        y = top + n * row_h
-        out.append(f'<text x="4" y="{y + 18}">{esc(worker)} slot {slot}</text>')
-        out.append(f'<line x1="{label_w}" x2="{width - 20}" y1="{y + row_h - 2}" y2="{y + row_h - 2}" stroke="#eee"/>')
-        for begin, stop, sid, outcome in rows[(worker, slot)]:
-            x = label_w + (max(begin, t0) - t0) * scale
-            w = max(1.0, (stop - max(begin, t0)) * scale)
-            fill = stage_color(sid) if sid is not None else OTHER_COLOR
-            stroke = ' stroke="#D55E00" stroke-width="2"' if outcome != "done" else ""
-            out.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{fill}"{stroke}/>')
-    out.append(f'<line id="tk-cursor" class="tk-cursor" x1="{label_w}" x2="{label_w}" y1="{top - 6}" y2="{height}" '
-               'stroke="#C00000" stroke-width="3"/>')
-    out.append("</svg>")
-    return {"svg": "".join(out), "t0": t0, "x0": label_w, "scale": scale}
+def timeline_svg(job: Any, width: int = 1000) -> dict:
+    """The job's worker timeline, the very picture ``job.timeline()`` draws, for the player to move a cursor on.
+
+    Returns ``{"svg", "prefix", "t0", "x0", "scale"}``: the player moves the
+    group ``{prefix}cursor`` to ``x = x0 + (t - t0) * scale`` and writes the time
+    into ``{prefix}cursortext`` (the same numbers sit on the SVG root as
+    ``data-t0``, ``data-x0``, ``data-scale``).  The prefix is per job, so two
+    players on one page do not share element ids.
+    """
+    from teachkit.views.timeline import timeline
+
+    prefix = f"tkp{getattr(job, 'index', 0)}"
+    view = timeline(job, width=width, id_prefix=prefix)
+    info = getattr(view, "info", {})
+    if "scale" not in info:  # nothing to draw: the view is a message saying why
+        return {"svg": view.svg(), "prefix": prefix, "t0": 0.0, "x0": 0.0, "scale": 0.0}
+    return {"svg": view.svg(), "prefix": prefix, "t0": info["t0"], "x0": info["x0"], "scale": info["scale"]}

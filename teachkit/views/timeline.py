@@ -77,7 +77,7 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
                f'stroke-width="2"/><text id="{p}cursortext" x="3" y="{TOP - 10}" font-size="12" font-weight="bold">'
                f'{"t = " + fmt_seconds(cursor) if shown else ""}</text></g>')
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" id="{p}timeline" width="{LABEL_W + width + 20}" '
-            f'height="{height}" font-family="{FONT}" font-size="13" data-t0="{t_lo:.6f}" data-x0="{LABEL_W}" '
+            f'height="{height}" viewBox="0 0 {LABEL_W + width + 20} {height}" font-family="{FONT}" font-size="13" data-t0="{t_lo:.6f}" data-x0="{LABEL_W}" '
             f'data-scale="{scale:.6f}"><text x="4" y="18" font-size="16" font-weight="bold">'
             f'{esc(job_title(job, stages))}</text><text x="4" y="36" font-size="12" fill="#444444">Worker timeline: '
             f'one row per task slot (thread), one bar per task attempt; hover a bar for details</text>')
