@@ -104,6 +104,28 @@ def test_tree_reduce_boundary_is_dashed_and_fan_in_counted(synth):
     assert "s0p0 -> s1p0" in src and "s0p99 -> s1p0" in src
 
 
+def test_tree_reduce_fan_in_meets_in_a_junction(synth):
+    src = task_dag(synth(partitions=12, shuffle=False).jobs[0]).source  # 12 arrows into one task
+    assert "x0s1" in node_ids(src)
+    assert all(f"\ts0p{i} -> x0s1 [" in src for i in range(12))
+    assert "\tx0s1 -> s1p0 [" in src and "s0p0 -> s1p0" not in src
+
+
+def test_dags_are_compact_for_a_projector(shipped, synth):
+    """Task DAG top to bottom (each stage one row, in partition order); small legends beside the driver."""
+    job = synth(partitions=500, out_partitions=34, workers=5).jobs[0]
+    src = task_dag(job).source
+    assert "rankdir=TB" in src and "x0s1" in node_ids(src)  # the shuffle goes through one exchange node
+    assert "\t\t{rank=same; s0title -> s0p0 -> s0p1 -> s0p2 -> s0more -> s0p499 [style=invis]}" in src
+    assert "\t\t{rank=same; s1title -> s1p0 -> s1p1 -> s1p2 -> s1more -> s1p33 [style=invis]}" in src
+    assert "\t{rank=same; driver -> legend [style=invis]}" in src
+    assert "tasks not drawn, counted" in src and "failed" not in src and "did not run" not in src
+    groupby = shipped["groupby"].jobs[0]
+    legend = re.search(r"\tlegend \[.*", groupby.stage_dag().source).group(0)
+    assert "shuffle: a new stage starts" in legend and "tree reduction" not in legend  # only what is drawn
+    assert "ran twice (re-run)" in shipped["killed"].jobs[0].task_dag().source
+
+
 # -- collapsing -------------------------------------------------------------------------------
 def test_task_dag_10_partitions_draws_every_task(synth):
     dag = task_dag(synth(partitions=10).jobs[0])
@@ -272,6 +294,9 @@ def test_render_shipped_dags(shipped, name, tmp_path):
         assert 'id="s0"' in svg or 'id="s0p0"' in svg  # ids without dashes survive into the SVG
         assert dag._repr_mimebundle_()["image/svg+xml"] == svg
     assert job.stage_dag().save(tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    ids = set(re.findall(r'<g id="(\w+)" class="node"', job.task_dag(max_tasks_per_stage=10, sample=4).svg()))
+    assert {"s0p0", "s0more", "legend", "driver", "s0title"} <= ids  # node ids are real SVG ids
+    assert "x0s1" in ids or any(i.startswith("s1p") for i in ids)
 
 
 @pytest.mark.dot

@@ -9,10 +9,12 @@ Node ids (stable, no dashes, so the step-through player can find and colour them
 ``s{stage}``              a stage box (stage DAG)
 ``s{stage}p{partition}``  one Spark-style task (task DAG)
 ``s{stage}more``          the collapsed tasks of a stage (task DAG)
-``x{parent}s{child}``     the shuffle exchange between two stages (task DAG, big shuffles)
+``x{parent}s{child}``     the shuffle exchange between two stages (task DAG, big shuffles),
+                          or the junction where many tasks feed one (task DAG, tree reductions)
 ``driver``                the driver receiving the final result
 ``memory``                results kept on the workers (``persist()``)
 ``cluster_s{stage}``      the box around a stage's tasks (task DAG)
+``s{stage}title``         the stage's name, left of its tasks (task DAG)
 ``legend``                the legend
 ========================  ==============================================
 """
@@ -29,8 +31,12 @@ from teachkit.views.style import (DRIVER_COLOR, FONT, esc, fmt_bytes, fmt_second
                                   worker_colors)
 
 #: All-to-all shuffle edges are drawn up to this many; above it, through one exchange node.
-MAX_SHUFFLE_EDGES = 25
-_HEAD = ('\tgraph [fontname="{f}" fontsize=16 labelloc=t rankdir=LR nodesep=0.25 ranksep=0.6 label="{t}"]\n'
+MAX_SHUFFLE_EDGES = 12
+#: More drawn tasks than this feeding one task (a tree reduction) meet in a junction node first.
+MAX_FAN_IN = 6
+#: A stage with more tasks than this draws a sample of them and one counted node for the rest.
+MAX_TASKS_PER_STAGE = 16
+_HEAD = ('\tgraph [fontname="{f}" fontsize=16 labelloc=t rankdir={r} nodesep={n} ranksep={s} label="{t}"]\n'
          '\tnode [fontname="{f}" fontsize=13]\n\tedge [fontname="{f}" fontsize=12 color="#444444"]\n')
 
 
@@ -43,8 +49,20 @@ def _attrs(**kw) -> str:
     return " [" + " ".join(f"{k}={v if str(v).startswith('<') else q(v)}" for k, v in kw.items()) + "]"
 
 
-def _digraph(name: str, title: str, body: list[str]) -> str:
-    return f"digraph {name} {{\n" + _HEAD.format(f=FONT, t=esc(title).replace('"', "'")) + "".join(body) + "}\n"
+def _digraph(name: str, title: str, body: list[str], rankdir: str = "LR", nodesep: float = 0.25,
+             ranksep: float = 0.6) -> str:
+    head = _HEAD.format(f=FONT, t=esc(title).replace('"', "'"), r=rankdir, n=nodesep, s=ranksep)
+    return f"digraph {name} {{\n" + head + "".join(body) + "}\n"
+
+
+def _legend_beside_sinks(job, stages: list, label: str) -> list[str]:
+    """The legend node, on the last rank next to the driver / memory node (where there is room), not on a rank of its own."""
+    sinks = [n for n in ("driver", "memory") if any(s.output == n for s in stages)]
+    node = f"\tlegend{_attrs(id='legend', shape='plaintext', margin='0', label=label)}\n"
+    if not sinks:
+        return [node, "\t{rank=max; legend}\n"]
+    # a flat invisible edge puts the legend after the sink: right of it (top to bottom) or below it (left to right)
+    return [node, "\t{rank=same; " + " -> ".join(sinks + ["legend"]) + " [style=invis]}\n"]
 
 
 # -- stage DAG ---------------------------------------------------------------------------------
@@ -82,7 +100,7 @@ def stage_dag(job, max_ops: int = 6) -> DotGraph:
                     nbytes = s.shuffle_read_bytes
             body.append(f"\ts{p} -> s{s.id}{_boundary_attrs(kind, nbytes)}\n")
     body += _sinks(job, stages, {s.id: [f"s{s.id}"] for s in stages})
-    body.append(f"\tlegend{_attrs(id='legend', shape='plaintext', label=_stage_legend())}\n")
+    body += _legend_beside_sinks(job, stages, _stage_legend(stages))
     return DotGraph(_digraph("stages", job_title(job, stages), body), kind="stage DAG",
                     info={"stages": [s.id for s in stages]})
 
@@ -132,28 +150,32 @@ def _sinks(job, stages: list, nodes: dict[int, list[str]]) -> list[str]:
     return body
 
 
-def _stage_legend() -> str:
-    return ('<<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
-            '<TR><TD COLSPAN="2"><B>Legend</B></TD></TR>'
-            '<TR><TD><B>━━▶</B></TD><TD ALIGN="LEFT">shuffle (wide dependency): a new stage starts</TD></TR>'
-            '<TR><TD>┄┄▶</TD><TD ALIGN="LEFT">other boundary (e.g. tree reduction)</TD></TR>'
-            '<TR><TD>box</TD><TD ALIGN="LEFT">a stage: operations pipelined per partition</TD></TR>'
-            '</TABLE>>')
+def _stage_legend(stages: list) -> str:
+    """A small legend: the kinds of arrow this DAG has, and what a box is."""
+    kinds = {s.boundaries.get(p, "shuffle") for s in stages for p in s.parents}
+    rows = [("<B>━━▶</B>", "shuffle: a new stage starts")] if "shuffle" in kinds else []
+    rows += [("┄┄▶", "other boundary (e.g. tree reduction)")] if kinds - {"shuffle"} else []
+    rows += [("box", "a stage: operations pipelined per partition")]
+    cells = "".join(f'<TR><TD>{mark}</TD><TD ALIGN="LEFT">{text}</TD></TR>' for mark, text in rows)
+    return (f'<<FONT POINT-SIZE="12"><TABLE BORDER="1" COLOR="#BBBBBB" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+            f'{cells}</TABLE></FONT>>')
 
 
 # -- task DAG ----------------------------------------------------------------------------------
-def task_dag(job, color_by: str = "stage", max_tasks_per_stage: int = 50,
+def task_dag(job, color_by: str = "stage", max_tasks_per_stage: int = MAX_TASKS_PER_STAGE,
              partitions: Iterable[int] | None = None, sample: int = 4) -> DotGraph:
     """One node per Spark-style task, a box per stage, coloured by stage or by worker.
 
-    A stage with more than ``max_tasks_per_stage`` tasks draws ``sample`` of
-    them (the first ones and the last) and one counted node for the rest
-    (``"… 494 more tasks"``), so the picture stays readable and fast at any
-    size.  ``partitions`` (a list or ``range``) picks the partitions to draw
-    in full in every stage; a stage with none of them and at most ``sample``
-    tasks is drawn in full.  Shuffles are drawn all-to-all (every map task feeds
-    every reduce task) or, when that would be more than 25 arrows, through one
-    exchange node; other boundaries follow the recorded dependencies.
+    Stages are stacked top to bottom, each stage's tasks one row in partition
+    order (wide rather than tall: it fits a projector).  A stage with more than
+    ``max_tasks_per_stage`` (16) tasks draws ``sample`` of them (the first ones
+    and the last) and one counted node for the rest (``"… 494 more tasks"``),
+    so the picture stays readable and fast at any size.  ``partitions`` (a
+    list or ``range``) picks the partitions to draw in full in every stage; a
+    stage with none of them and at most ``sample`` tasks is drawn in full.
+    Shuffles are drawn all-to-all (every map task feeds every reduce task) or,
+    when that would be more than 12 arrows, through one exchange node
+    (``x{parent}s{child}``); other boundaries follow the recorded dependencies.
     """
     if color_by not in ("stage", "worker"):
         raise ValueError(f"color_by must be 'stage' or 'worker', not {color_by!r}")
@@ -183,13 +205,12 @@ def task_dag(job, color_by: str = "stage", max_tasks_per_stage: int = 50,
                 body += _all_to_all(p, s.id, where, kind, by_id)
             else:
                 counts = Counter((where[p][a], where[s.id][b]) for a, b in pairs)
-                for (a, b), n in counts.items():
-                    extra = {"label": n} if n > 1 else {}
-                    body.append(f"\t{a} -> {b}{_attrs(style='dashed', **extra)}\n")
+                body += _narrow_edges(p, s.id, kind, counts)
     body += _sinks(job, stages, {s.id: list(dict.fromkeys(where[s.id].values())) for s in stages})
-    body.append(f"\tlegend{_attrs(id='legend', shape='plaintext', label=_task_legend(stages, color_by, wcolors))}\n")
+    body += _legend_beside_sinks(job, stages, _task_legend(stages, color_by, wcolors, info))
     title = job_title(job, stages) + f" — colour = {color_by}"
-    return DotGraph(_digraph("tasks", title, body), kind="task DAG", info=info)
+    return DotGraph(_digraph("tasks", title, body, rankdir="TB", nodesep=0.14, ranksep=0.5), kind="task DAG",
+                    info=info)
 
 
 def _pick(tasks: list, limit: int, wanted: set | None, sample: int) -> tuple[list, list]:
@@ -209,9 +230,10 @@ def _pick(tasks: list, limit: int, wanted: set | None, sample: int) -> tuple[lis
 
 def _cluster(s, shown: list, hidden: list, color_by: str, wcolors: dict, body: list, info: dict) -> dict[int, str]:
     color = stage_color(s.id)
-    title = f"Stage {s.id}: {s.name} ({s.num_tasks} task{'s' * (s.num_tasks != 1)})"
-    style = _attrs(id=f"cluster_s{s.id}", label=title, style="rounded,filled", fillcolor=tint(color, 0.88), color=color, penwidth=2)
+    style = _attrs(id=f"cluster_s{s.id}", label="", style="rounded,filled", fillcolor=tint(color, 0.88), color=color,
+                   penwidth=2, margin=6)
     body.append(f"\tsubgraph cluster_s{s.id} {{\n\t\tgraph{style}\n")
+    body.append(_stage_title_node(s))
     where: dict[int, str] = {}
     hidden_parts = sorted(t.partition for t in hidden)
     more = f"s{s.id}more"
@@ -230,8 +252,33 @@ def _cluster(s, shown: list, hidden: list, color_by: str, wcolors: dict, body: l
         where[p] = more
     if hidden_parts:
         info["collapsed"][more] = hidden_parts
+    row = [f"s{s.id}title"] + list(dict.fromkeys(where[p] for p in sorted(where)))
+    if len(row) > 1:  # one row, in partition order (invisible edges hold the order)
+        body.append("\t\t{rank=same; " + " -> ".join(row) + " [style=invis]}\n")
     body.append("\t}\n")
     return where
+
+
+def _stage_title_node(s) -> str:
+    """The stage's name, left of its row of tasks (a cluster label on top would sit in the arrows' way)."""
+    lines = _wrap_ops(s.name, 30)
+    name = "<BR ALIGN=\"LEFT\"/>".join(esc(line) for line in lines[:3]) + ("…" if len(lines) > 3 else "")
+    label = (f'<<B>Stage {s.id}</B><BR ALIGN="LEFT"/>{name}<BR ALIGN="LEFT"/>'
+             f'<I>{s.num_tasks} task{"s" * (s.num_tasks != 1)}</I><BR ALIGN="LEFT"/>>')
+    return f"\t\ts{s.id}title" + _attrs(id=f"s{s.id}title", shape="plaintext", label=label, margin="0.04,0") + "\n"
+
+
+def _wrap_ops(name: str, width: int) -> list[str]:
+    """``"read → filter → sum"`` in lines of at most ``width`` characters, broken after an arrow."""
+    lines: list[str] = []
+    for op in name.split(" → "):
+        if lines and len(lines[-1]) + 3 + len(op) <= width:
+            lines[-1] += " → " + op
+        else:
+            if lines:
+                lines[-1] += " →"
+            lines.append(op)
+    return lines or [""]
 
 
 def _task_node(node: str, t, fill: str) -> str:
@@ -245,7 +292,7 @@ def _task_node(node: str, t, fill: str) -> str:
            f"{f' slot {t.slot}' if t.slot else ''}\n{_span(t.start, t.stop)}\nattempts: {t.attempts}\n"
            f"{len(t.keys)} Dask task(s): {', '.join(t.keys[:3])}{' …' if len(t.keys) > 3 else ''}")
     return f"\t\t{node}" + _attrs(id=node, shape="box", style=style, fillcolor=fill, fontcolor=text_on(fill), label=label,
-                                  tooltip=tip, height=0.3, margin="0.06,0.03", **extra) + "\n"
+                                  tooltip=tip, width=0.45, height=0.3, margin="0.06,0.03", **extra) + "\n"
 
 
 def _span(start, stop) -> str:
@@ -288,6 +335,25 @@ def _all_to_all(p: int, c: int, where: dict, kind: str, by_id: dict) -> list[str
     return lines
 
 
+def _narrow_edges(p: int, c: int, kind: str, counts: Counter) -> list[str]:
+    """Dashed arrows between drawn tasks (labelled with how many recorded edges each stands for).
+
+    When more than ``MAX_FAN_IN`` drawn tasks feed one task (a tree reduction's
+    last step), they meet in a junction node ``x{parent}s{child}`` first, so a
+    dozen arrowheads do not pile up on one small box.
+    """
+    heads = {b for _, b in counts}
+    if len(heads) > 1 or len(counts) <= MAX_FAN_IN:
+        return [f"\t{a} -> {b}{_attrs(style='dashed', **({'label': n} if n > 1 else {}))}\n"
+                for (a, b), n in counts.items()]
+    x, (head,) = f"x{p}s{c}", heads
+    lines = [f"\t{x}{_attrs(id=x, shape='box', style='rounded,dashed', label=kind.replace('-', ' '), fontsize=11, height=0.25, margin='0.06,0.02')}\n"]
+    lines += [f"\t{a} -> {x}{_attrs(style='dashed', arrowsize=0.6, **({'label': n} if n > 1 else {}))}\n"
+              for (a, _), n in counts.items()]
+    lines.append(f"\t{x} -> {head}{_attrs(style='dashed', penwidth=1.5)}\n")
+    return lines
+
+
 def _task_deps(job, stages: list, by_id: dict) -> dict[tuple[int, int], set[tuple[int, int]]]:
     """Recorded task-level edges between stages joined by non-shuffle boundaries.
 
@@ -325,16 +391,35 @@ def _task_deps(job, stages: list, by_id: dict) -> dict[tuple[int, int], set[tupl
     return edges
 
 
-def _task_legend(stages: list, color_by: str, wcolors: dict) -> str:
-    if color_by == "stage":
-        swatches = [(stage_color(s.id), f"Stage {s.id}") for s in stages[:10]]
+def _task_legend(stages: list, color_by: str, wcolors: dict, info: dict) -> str:
+    """A small legend: the colours (workers only: stage boxes name their stage) and the marks this DAG uses.
+
+    One row; colouring by worker puts the workers on a first row and the marks
+    under them, mark under swatch and text under name.
+    """
+    swatches = [(f'<TD BGCOLOR="{c}" WIDTH="12"> </TD>', w) for w, c in list(wcolors.items())[:10]] \
+        if color_by == "worker" else []
+    tasks = [t for s in stages for t in s.tasks]
+    marks = [("<TD><B>p7</B></TD>", "task of partition 7")]
+    marks += [("<TD><B>×2</B></TD>", "ran twice (re-run)")] if any(t.attempts > 1 for t in tasks) else []
+    marks += [("<TD><B>✗</B></TD>", "failed")] if any(t.status == "failed" for t in tasks) else []
+    dashed = '<TD BORDER="1" STYLE="dashed" BGCOLOR="{}">{}</TD>'
+    if info["collapsed"]:
+        marks += [(dashed.format("#EEEEEE", "…"), "tasks not drawn, counted")]
+    if any(t.status in ("pending", "lost") or t.start is None for t in tasks):
+        marks += [(dashed.format("#FFFFFF", "p7"), "did not run")]
+
+    def cells(items: list, width: int = 0) -> str:
+        out = [f'{mark}<TD ALIGN="LEFT"> {esc(text)}  </TD>' for mark, text in items]
+        if width > len(items):  # the last text spans the columns left over
+            out[-1] = out[-1].replace('<TD ALIGN="LEFT">', f'<TD ALIGN="LEFT" COLSPAN="{2 * (width - len(items)) + 1}">')
+        return "".join(out)
+
+    head = f'<TD ALIGN="LEFT"><B>Colour = {color_by}:</B> </TD>'
+    if swatches:
+        width = max(len(swatches), len(marks))
+        rows = f"<TR>{head}{cells(swatches, width)}</TR><TR><TD></TD>{cells(marks, width)}</TR>"
     else:
-        swatches = list((c, w) for w, c in wcolors.items())[:10]
-    rows = "".join(f'<TR><TD BGCOLOR="{c}" WIDTH="18"> </TD><TD ALIGN="LEFT">{esc(name)}</TD></TR>'
-                   for c, name in swatches)
-    return ('<<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
-            f'<TR><TD COLSPAN="2"><B>Colour = {color_by}</B></TD></TR>{rows}'
-            '<TR><TD>p7</TD><TD ALIGN="LEFT">task for partition 7</TD></TR>'
-            '<TR><TD>×2</TD><TD ALIGN="LEFT">ran twice (re-run)</TD></TR>'
-            '<TR><TD>✗</TD><TD ALIGN="LEFT">failed</TD></TR>'
-            '<TR><TD>┄</TD><TD ALIGN="LEFT">collapsed tasks / did not run</TD></TR></TABLE>>')
+        rows = f"<TR>{head}{cells(marks)}</TR>"
+    return (f'<<FONT POINT-SIZE="12"><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{rows}'
+            '</TABLE></FONT>>')
