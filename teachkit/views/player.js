@@ -128,14 +128,18 @@ function render({ model, el }) {
     h("div", { class: "tk-panes" }, h("div", { class: "tk-left" }, legend, dag), cluster), timeline);
   el.append(root);
   fitDag();
+  // in JupyterLab the output is laid out after render(): fit again whenever the pane's size is known or changes
+  const resized = typeof ResizeObserver === "function" ? new ResizeObserver(() => fitDag()) : null;
+  if (resized) resized.observe(dag);
 
   function fitDag() {
-    // shrink a wide DAG to the pane, but never below 60 % of its natural size (projector-readable); the pane scrolls
+    // shrink a big DAG to fit the pane, but never below 60 % of its natural size (projector-readable); the pane scrolls
     const svg = dag.querySelector("svg");
     if (!svg) return;
-    const w = svg.width.baseVal.value, hgt = svg.height.baseVal.value, avail = dag.clientWidth - 14;
-    if (!w || !hgt || avail <= 0) return;
-    const k = Math.max(0.6, Math.min(1, avail / w));
+    const w = svg.width.baseVal.value, hgt = svg.height.baseVal.value;
+    const availW = dag.clientWidth - 14, availH = (parseFloat(getComputedStyle(dag).maxHeight) || Infinity) - 14;
+    if (!w || !hgt || availW <= 0) return;
+    const k = Math.max(0.6, Math.min(1, availW / w, availH / hgt));
     svg.style.width = `${w * k}px`; svg.style.height = `${hgt * k}px`;
   }
 
@@ -295,7 +299,7 @@ function render({ model, el }) {
 
   go(Math.min(model.get("step") || 0, M - 1));
   if (M === 0) caption.textContent = "This job has no recorded steps.";
-  return () => clearTimeout(timer);
+  return () => { clearTimeout(timer); if (resized) resized.disconnect(); };
 }
 
 export default { render };

@@ -14,10 +14,12 @@ import re
 from typing import Any
 
 from teachkit.model.frames import Frames
+from teachkit.views.display import DotGraph
 from teachkit.views.style import FONT, STATE_COLORS, stage_color
 
 #: Partitions drawn per stage before the rest collapse into one counted node.
 MAX_TASKS_PER_STAGE = 10
+_MORE_NODE = re.compile(r"^(\t+s\d+more) \[", re.M)
 
 
 def dag_svg(job: Any, frames: Frames, max_tasks_per_stage: int = MAX_TASKS_PER_STAGE) -> str:
@@ -25,10 +27,9 @@ def dag_svg(job: Any, frames: Frames, max_tasks_per_stage: int = MAX_TASKS_PER_S
     try:
         from teachkit.views.dag import task_dag
 
-        try:
-            view = task_dag(job, max_tasks_per_stage=max_tasks_per_stage, sample=min(6, max_tasks_per_stage))
-        except TypeError:
-            view = task_dag(job, max_tasks_per_stage=max_tasks_per_stage)
+        view = task_dag(job, max_tasks_per_stage=max_tasks_per_stage, sample=min(6, max_tasks_per_stage))
+        if isinstance(view, DotGraph):  # room on "… N more" for the live counts ("235 pending, 4 running, 255 done")
+            view = DotGraph(_MORE_NODE.sub(r"\1 [width=3 ", view.source), kind=view.kind, info=view.info)
         svg = view.svg()
         # nodes are found by their id or, as Graphviz writes by default, by their <title>
         if re.search(r'(id="|<title>)s\d+(p\d+|more)("|</title>)', svg):
