@@ -187,3 +187,46 @@ def test_case_on_a_real_cluster(stage_cluster, case, tmp_path):
         assert all(set(s) == SUMMARY_KEYS for s in summary)
     shuffled = [s for job in rec.jobs for s in job.stages if s.boundaries.get(0) == "shuffle"]
     assert all(s.shuffle_read_bytes > 0 and s.collapsed for s in shuffled)
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(120)
+def test_compute_gather_of_a_40_partition_groupby_is_not_a_stage(stage_cluster):
+    """40 inputs: Dask shuffles into 5 partitions, concatenates them into 3 (split_out), then into 1 for compute().
+
+    Both concatenations are the gather to the driver, as Spark's collect(): two stages, like 16 inputs.
+    """
+    from teachkit.datasets import sales
+
+    with teachkit.record(stage_cluster) as rec:
+        sales(rows=200_000, partitions=40, seed=11).groupby("category").count().compute()
+    job, = rec.jobs
+    assert shape(job) == [("read → partial count → reset index → shuffle write", 40, {}, "shuffle"),
+                          ("shuffle read → count", 5, {0: "shuffle"}, "driver")]
+    final = job.stages[-1]
+    assert [job.dask_tasks[k].prefix for k in final.sink_keys] == ["repartitiontofewer"] * 4
+    assert final.sink_keys[-1] == job.keys[0]  # the gather ends in the key compute() asked for
+    assert "concatenates them into 3" in final.note
+    assert_covers_graph(job)
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(120)
+def test_a_repartition_the_user_wrote_stays_a_coalesce_stage(stage_cluster):
+    from teachkit.datasets import sales
+
+    with teachkit.record(stage_cluster) as rec:
+        sales(rows=20_000, partitions=40, seed=12).repartition(npartitions=3).compute()
+    job, = rec.jobs
+    assert shape(job) == [("read", 40, {}, "shuffle"), ("coalesce", 3, {0: "coalesce"}, "driver")]
+    assert job.stages[1].kind == "coalesce" and len(job.stages[1].sink_keys) == 1
+    assert_covers_graph(job)
+
+
+def test_user_repartitions_read_from_the_logical_plan():
+    from teachkit.model.stage_graph import user_repartitions
+
+    assert user_repartitions("Repartition: new_partitions=3None\n  FromMap: x") == {3}
+    assert user_repartitions("Count: observed=True\n  FromMap: x") == set()
+    assert user_repartitions(None) is None  # no plan recorded: nothing is folded
+    assert user_repartitions("Repartition: new_divisions=[0, 5]\n  FromMap: x") is None

@@ -7,6 +7,7 @@ tasks and dependencies apart from the walk over layers, which are few.
 from __future__ import annotations
 
 import heapq
+import re
 from collections import Counter, deque
 
 from teachkit.model.stage_names import SHUFFLE_PLUMBING, SINKS
@@ -38,6 +39,7 @@ class Graph:
                 self.role[k] = "middle"
         self.sinks = {k: SINKS[tasks[k].prefix] for k in job.keys
                       if k in tasks and tasks[k].prefix in SINKS and not self.dependents[k] and self.deps[k]}
+        self._fold_gather(job)
         self.nodes = [k for k in self.order if self.role.get(k) != "middle" and k not in self.sinks]
         self.node_set = set(self.nodes)
         self.layer = {k: _layer(tasks[k]) for k in self.nodes}
@@ -45,6 +47,38 @@ class Graph:
         for k in self.nodes:
             self.layer_keys.setdefault(self.layer[k], []).append(k)
         self.clusters = self._clusters(plumb)
+
+    def _fold_gather(self, job) -> None:
+        """Fold Dask's own coalesce under compute()'s gather into the gather (a sink, not a stage).
+
+        ``compute()`` concatenates the result partitions in one ``repartitiontofewer``
+        task.  When the job's last step is itself a coalesce Dask added (a groupby
+        shuffles into more partitions than its ``split_out`` and concatenates them
+        down), the gather reads that coalesce's tasks: together they are the
+        gather to the driver.  A coalesce the user asked for
+        (``df.repartition(npartitions=k)``, visible in the logical plan) stays a
+        stage; without a logical plan nothing is folded.
+        """
+        user = user_repartitions((job.expr or {}).get("logical"))
+        if user is None:
+            return
+        coalesce = "repartitiontofewer"
+        gather = [k for k, kind in self.sinks.items() if kind == "driver" and self.tasks[k].prefix == coalesce]
+        by_group: dict[str, list[str]] = {}
+        for k, t in self.tasks.items():
+            by_group.setdefault(t.group, []).append(k)
+
+        def feeds_only_the_gather(k: str) -> bool:
+            return bool(self.deps[k]) and bool(self.dependents[k]) and all(c in self.sinks for c in self.dependents[k])
+
+        while gather:
+            key = gather.pop()
+            for group in {self.tasks[d].group for d in self.deps[key]}:
+                keys = by_group[group]
+                if (self.tasks[keys[0]].prefix == coalesce and len(keys) not in user and keys[0] not in self.sinks
+                        and all(feeds_only_the_gather(k) for k in keys)):
+                    self.sinks.update(dict.fromkeys(keys, "driver"))
+                    gather += keys
 
     def _clusters(self, plumb: set[str]) -> list[dict]:
         """Each shuffle: its write layers, read layers, plumbing groups and shuffle ids."""
@@ -162,6 +196,26 @@ def assign_stages(g: Graph, order: list, preds: dict, edge: dict) -> dict:
                     boundary = "coalesce"
                 info[sid]["parents"].setdefault(ps, boundary)
     return {"stage_of": {lay: root(s) for lay, s in stage_of.items()}, "info": info, "find": root}
+
+
+_REPARTITION = re.compile(r"^\s*Repartition\w*:(.*)$", re.MULTILINE)
+
+
+def user_repartitions(logical: str | None) -> set[int] | None:
+    """Partition counts of the repartitions written in a logical plan; ``None`` if unknown.
+
+    >>> user_repartitions("Repartition: new_partitions=3None\\n  FromMap: ..."), user_repartitions("Count: ...")
+    ({3}, set())
+    """
+    if not logical:
+        return None
+    out: set[int] = set()
+    for m in _REPARTITION.finditer(logical):
+        n = re.search(r"new_partitions=(\d+)", m.group(1))
+        if n is None:  # by divisions or size: any count could be the user's
+            return None
+        out.add(int(n.group(1)))
+    return out
 
 
 def _layer(task) -> tuple:

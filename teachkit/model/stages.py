@@ -41,7 +41,12 @@ Deliberate choices
   barrier.  These are not stages: they are the final gather to the driver
   (``output="driver"``) or the write's commit (``output="memory"``), like
   Spark's ``collect()`` and job commit, which run no stage of their own.
-  Their keys are in :attr:`Stage.sink_keys`.  A last stage without such a task
+  Their keys are in :attr:`Stage.sink_keys`.  When the job's last step is a
+  coalesce Dask added itself (a groupby shuffles into more partitions than
+  its ``split_out`` and concatenates them down), the gather reads those
+  concatenation tasks and they are folded into the gather too, so the job
+  still has Spark's stages; a ``df.repartition(npartitions=k)`` the user wrote
+  (seen in the logical plan) stays a "coalesce" stage.  A last stage without such a task
   outputs to the driver when the job asked for one key (``compute()`` of a
   reduction) and to worker memory otherwise (``persist()``).
 - Inputs already in memory from an earlier job are not re-counted (Spark
@@ -248,13 +253,14 @@ def _outputs(job, g: Graph, stages: list[Stage], node_stage: dict, ids: dict) ->
     has_child = {p for s in stages for p in s.parents}
     by_id = {s.id: s for s in stages}
     sink_kind: dict[int, str] = {}
-    for key, kind in g.sinks.items():
+    fed_by: dict[str, set[int]] = {}  # sink key -> the stages whose results reach it (through other sink tasks)
+    for key in sorted(g.sinks, key=g.pos.__getitem__):
+        fed_by[key] = set()
         for d in g.deps[key]:
-            if d in node_stage:
-                sid = ids[node_stage[d]]
-                if key not in by_id[sid].sink_keys:
-                    by_id[sid].sink_keys.append(key)
-                sink_kind[sid] = kind
+            fed_by[key] |= {ids[node_stage[d]]} if d in node_stage else fed_by.get(d, set())
+        for sid in fed_by[key]:
+            by_id[sid].sink_keys.append(key)
+            sink_kind[sid] = g.sinks[key]
     for s in stages:
         if s.id in has_child:
             s.output = "shuffle"
@@ -334,15 +340,30 @@ def _note(stage: Stage, by_id: dict, g: Graph, logical: str) -> str | None:
         parents = [by_id[p] for p in stage.parents]
         if ("groupby" in (stage.job.expr or {}).get("name", "") or "GroupBy" in logical or "Count:" in logical) \
                 and "split_out=" not in logical and any(f"partial {stage.ops[-1]}" in p.ops for p in parents):
-            return (f"Dask chose {stage.num_tasks} output partitions for this groupby (split_out, about one per 15 "
-                    "input partitions); Spark would use spark.sql.shuffle.partitions.")
+            merged = _coalesced_to(stage, g)
+            then = (f"shuffle partitions for this groupby from the number of input partitions, then concatenates "
+                    f"them into {merged} (its split_out) on the way to the driver" if merged else
+                    "output partitions for this groupby (split_out, about one per 15 input partitions)")
+            return f"Dask chose {stage.num_tasks} {then}; Spark would use spark.sql.shuffle.partitions."
         if any(SHUFFLE_PLUMBING.get(g.tasks[k].prefix) == "p2p" for t in stage.tasks for k in t.keys):
             return ("Dask's P2P shuffle moves the rows between workers outside the task graph (transfer → barrier "
                     "→ unpack); Spark's next stage fetches the files the map stage wrote.")
     if stage.output == "driver" and any(g.tasks[k].prefix == "repartitiontofewer" for k in stage.sink_keys):
+        merged = _coalesced_to(stage, g)
+        if merged:
+            return (f"compute() gathers the partitions in Dask tasks on workers ({merged} concatenations Dask added "
+                    "to the plan, then one that concatenates those) before the client gets them; Spark's driver "
+                    "collects each task's result directly.")
         return ("compute() adds one Dask task that concatenates the partitions on a worker before the client "
                 "gets them; Spark's driver collects each task's result directly.")
     return None
+
+
+def _coalesced_to(stage: Stage, g: Graph) -> int:
+    """Tasks of Dask's own coalesce folded into the gather after ``stage`` (0 if none)."""
+    keys = set(stage.job.keys) if stage.job is not None else set()
+    return sum(1 for k in stage.sink_keys if g.tasks[k].prefix == "repartitiontofewer" and k not in keys
+               and all(d not in g.sinks for d in g.deps[k]))
 
 
 def _unique(items) -> list:
