@@ -140,3 +140,46 @@ def test_write_walkthrough_into_a_folder(tmp_path):
 
     path = write_walkthrough(Recording.load(teachkit.example_path("groupby")), tmp_path)
     assert path.name == "walkthrough.html" and path.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def killed():
+    rec = Recording.load(teachkit.example_path("killed"))
+    job = rec.jobs[-1]
+    tasks = [t for s in job.stages for t in s.tasks]  # the frames' task order
+    attempts = [[a for k in t.keys for a in job.dask_tasks[k].attempts] for t in tasks]
+    return rec, job, build_frames(rec, job), attempts
+
+
+def test_killed_p2p_job_shows_every_rerun_cause_of_the_model(killed):
+    """A P2P kill re-runs tasks mostly for lineage and shuffle-restart: they are re-runs in the player too."""
+    rec, job, f, attempts = killed
+    causes = {a.cause for atts in attempts for a in atts if a.number > 1}
+    assert {"lineage", "shuffle-restart"} <= causes  # what makes this example worth testing
+    failure = ("worker-lost", "result-lost", "lineage", "shuffle-restart", "input-lost")
+    expected = {i for i, atts in enumerate(attempts) if any(a.number > 1 and a.cause in failure for a in atts)}
+    shown = {d[0] for step in f.steps for d in step.get("d", []) if d[1] == RERUN}
+    assert shown == expected
+    assert any(a.cause == "rescheduled" for a in attempts[-1])  # P2P unpack moved, not re-run
+    assert len(f.tasks) - 1 not in shown
+    text = "\n".join(s["caption"] for s in f.steps)
+    assert "(the P2P shuffle started over after a worker died)" in text
+    assert "(its result was lost with a dead worker" in text and "(a retry)" not in text
+    assert set(f.states_at(len(f) - 1)) == {DONE}
+
+
+def test_killed_p2p_job_loses_only_the_dead_workers_results(killed):
+    """Results the survivors held are dropped for the shuffle restart, not lost; the death caption counts from the model."""
+    rec, job, f, attempts = killed
+    lost = {i for i, atts in enumerate(attempts) if any(a.lost is not None for a in atts)}
+    running = {i for i, atts in enumerate(attempts) if any(a.end_cause == "worker-lost" for a in atts)}
+    survivors = {i for i, atts in enumerate(attempts)
+                 if any(a.end_cause == "shuffle-restart" and a.worker != "worker-2" for a in atts)}
+    assert len(lost) == len(running) == 2 and len(survivors) == 8
+    death = f.bookmarks["failure"][0]
+    assert f.steps[death]["caption"] == (
+        f"worker-2 died: the driver re-assigns its {len(running)} running tasks, recomputes {len(lost)} lost results "
+        f"and starts the P2P shuffle over ({len(survivors)} tasks on other workers will run again).")
+    assert {i for i, s in enumerate(f.states_at(death)) if s == LOST} == lost
+    assert {d[0] for step in f.steps for d in step.get("d", []) if d[1] == LOST} == lost
+    assert {f.states_at(death)[i] for i in survivors} == {PENDING, RERUN}  # dropped, or re-queued at once

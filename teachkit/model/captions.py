@@ -36,8 +36,9 @@ class Facts:
     causes: set = field(default_factory=set)
     nbytes: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)  # (task, message)
-    requeued: list = field(default_factory=list)  # (task, cause, worker name)
-    lost_results: list = field(default_factory=list)  # (task, worker name)
+    requeued: list = field(default_factory=list)  # (task, cause, worker name): a running task taken back
+    lost_results: list = field(default_factory=list)  # (task, worker name): died with its worker
+    discarded: list = field(default_factory=list)  # (task, cause, worker name): a survivor's result dropped
     plumbing: list = field(default_factory=list)  # (prefix, worker name)
     # Spark-level changes (filled by note_change)
     first_assigned: list = field(default_factory=list)  # task: pending/lost -> active
@@ -144,6 +145,12 @@ def _rerun_reason(b: Any, idx: int) -> str:
         return "its result was lost with a dead worker: Spark-style recomputation from lineage"
     if cause == "worker-lost":
         return "the worker running it died"
+    if cause == "lineage":
+        return "its result had been freed and is needed again to rebuild what was lost: recomputation from lineage"
+    if cause == "shuffle-restart":
+        return "the P2P shuffle started over after a worker died"
+    if cause == "input-lost":
+        return "an input it needed was lost with a dead worker"
     return "a retry"
 
 
@@ -152,7 +159,9 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
     parts: list[str] = []
     step_kind = "tasks"
     died = [w for w in facts.workers if w[1] == "worker-removed" and w[2] in ("lost", None)]
-    cleanup = [r for r in facts.requeued if r[1] == "worker-lost"] or facts.lost_results
+    dead_running = [r for r in facts.requeued if r[1] == "worker-lost"]
+    survivors = [r for r in facts.requeued + facts.discarded if r[1] in ("shuffle-restart", "input-lost")]
+    cleanup = dead_running or facts.lost_results or survivors
     if died:
         parts.append(f"{died[0][0]} died: the driver stops sending it tasks")
         step_kind = "worker-lost"
@@ -171,12 +180,20 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         )
         step_kind = "graph"
     if cleanup:
-        running = len({r[0] for r in facts.requeued if r[1] == "worker-lost"})
+        running = len({r[0] for r in dead_running})
         results = len({r[0] for r in facts.lost_results})
-        who = (facts.requeued[0][2] if facts.requeued else facts.lost_results[0][1])
+        again = len({r[0] for r in survivors if r[0] >= 0})
+        who = (dead_running[0][2] if dead_running else facts.lost_results[0][1] if facts.lost_results
+               else died[0][0] if died else "A worker")
         todo = [f"re-assigns its {_plural(running, 'running task')}" if running else "",
                 f"recomputes {_plural(results, 'lost result')}" if results else ""]
-        parts.append(f"{who} died: the driver " + " and ".join(x for x in todo if x))
+        if again and any(r[1] == "shuffle-restart" for r in survivors):
+            todo.append(f"starts the P2P shuffle over ({_plural(again, 'task')} on other workers will run again)")
+        elif again:
+            todo.append(f"takes back {_plural(again, 'task')} from other workers (an input they need was lost)")
+        todo = [x for x in todo if x]
+        did = ", ".join(todo[:-1]) + " and " + todo[-1] if len(todo) > 1 else todo[0]
+        parts.append(f"{who} died: the driver {did}")
         step_kind = "cleanup" if not died else "worker-lost"
     for idx, message in facts.errors:
         first = str(message).strip().splitlines()[0][:120] if message else "an error"

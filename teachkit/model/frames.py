@@ -20,6 +20,12 @@ are folded away, so every step changes the picture.
 
 The node states follow Spark's vocabulary (:data:`STATES`); a Spark task's
 state is derived from the Dask tasks it covers (see :func:`_spark_state`).
+How an attempt began and ended is read from the model (:mod:`teachkit.model.jobs`),
+not re-derived from stimulus ids: a task is "re-run" when its attempt exists
+because of a failure (:data:`_RERUN_CAUSES`, including ``lineage``,
+``shuffle-restart`` and ``input-lost``), and "lost" only when its result died
+with its worker (``Attempt.lost``); results a surviving worker drops for a P2P
+shuffle restart make the task wait to run again.
 Steps are delta-encoded: ``"d"`` lists only the tasks that changed, as
 ``[task, state, worker, slot, holder]`` (indexes into ``tasks`` and
 ``workers``; ``-1`` for none; ``slot`` is 1-based, ``0`` when unknown;
@@ -44,7 +50,12 @@ PENDING, ASSIGNED, RUNNING, DONE, LOST, RERUN, FAILED = range(7)
 #: Bookmark kinds, for the player's jump buttons.
 BOOKMARKS = ("stage", "shuffle", "failure", "steal")
 
-_RERUN_CAUSES = ("worker-lost", "result-lost", "retried")
+#: Attempt causes (see :mod:`teachkit.model.jobs`) that make a task run again because of a failure.
+_RERUN_CAUSES = ("worker-lost", "result-lost", "retried", "lineage", "shuffle-restart", "input-lost")
+#: The Spark task's reason when its Dask keys re-run for several: the one that explains the others.
+_RERUN_PRIORITY = ("result-lost", "worker-lost", "shuffle-restart", "input-lost", "lineage", "retried")
+#: End causes of an attempt on a surviving worker, taken back or discarded after another worker died.
+_SURVIVOR_CAUSES = ("shuffle-restart", "input-lost")
 
 
 class Step(TypedDict, total=False):
@@ -278,11 +289,11 @@ class _Builder:
         cause = captions.cause(ev.get("stimulus", ""))
         if cause:
             facts.causes.add(cause)
+        att = self._attempt(key, ks[2])  # the attempt this event ends (the model knows how it ended)
         if finish == "processing":
             ks[2] += 1
             ks[1] = self.widx.get(ev.get("worker"), -1)
-            att = self._attempt(key, ks[2])
-            ks[3] = att.cause if att is not None and att.number > 1 else None
+            ks[3] = self._rerun_cause_of(key, ks[2])
             ks[0] = "assigned"
         elif start == "processing" and finish == "memory":
             ks[0], ks[1] = "done", self.widx.get(ev.get("worker"), ks[1])
@@ -291,14 +302,24 @@ class _Builder:
             ks[0] = "erred"
             facts.errors.append((self.task_of.get(key, -1), ev.get("error") or "an error"))
         elif start == "processing":  # released: worker lost, rescheduled, cancelled
-            if cause in ("worker-lost", "rescheduled"):
-                facts.requeued.append((self.task_of.get(key, -1), cause, self._name(ks[1])))
-            ks[0] = "pending"
+            why = (att.end_cause if att is not None and att.end_cause else None) or cause
+            if why in ("worker-lost", "rescheduled") or why in _SURVIVOR_CAUSES:
+                facts.requeued.append((self.task_of.get(key, -1), why, self._name(ks[1])))
+            ks[0] = "requeued" if why == "worker-lost" or why in _SURVIVOR_CAUSES else "pending"
         elif start == "memory" and finish in ("released", "forgotten"):
-            if cause == "worker-lost":
+            t = ev["t"] - self.t0
+            if att is not None and att.lost is not None and abs(att.lost - t) < 1e-6:  # died with its worker
+                lost = True
+            elif att is not None and cause == "worker-lost" and att.end_cause in _SURVIVOR_CAUSES:
+                lost = False  # a survivor's result, dropped because the shuffle it fed starts over
+                facts.discarded.append((self.task_of.get(key, -1), att.end_cause, self._name(ks[1])))
+                ks[0] = "discarded"
+            else:
+                lost = cause == "worker-lost" and (att is None or finish == "forgotten")
+            if lost:
                 facts.lost_results.append((self.task_of.get(key, -1), self._name(ks[1])))
                 ks[0] = "lost"
-            else:
+            elif ks[0] != "discarded":
                 ks[0] = "released" if ks[0] == "done" else ks[0]
         else:
             return
@@ -316,10 +337,31 @@ class _Builder:
         """Highest attempt number among a Spark task's Dask keys."""
         return max((self.key_state.get(k, [0, 0, 0])[2] for k in self.tasks[idx].keys), default=0)
 
+    def _rerun_cause_of(self, key: str, number: int) -> str | None:
+        """Why attempt ``number`` of a key runs again: the newest failure cause of attempts 2..number.
+
+        An attempt opened for a plain reason (rescheduled, released) after a
+        re-run attempt is still part of that re-run; a P2P unpack merely
+        rescheduled on first run is not a re-run.
+        """
+        atts = self.job.dask_tasks[key].attempts[1:number]
+        return next((a.cause for a in reversed(atts) if a.cause in _RERUN_CAUSES), None)
+
     def rerun_cause(self, idx: int) -> str | None:
-        """Why a Spark task runs again (the cause of its newest re-run attempt)."""
-        causes = [self.key_state[k][3] for k in self.tasks[idx].keys if k in self.key_state]
-        return next((c for c in causes if c in _RERUN_CAUSES), None)
+        """Why a Spark task runs again: over its keys' current (or, not yet re-assigned, next) attempts.
+
+        A re-run starts with the first fused key (often ``lineage``); the key
+        whose result was lost or discarded (``result-lost``, ``shuffle-restart``)
+        explains it, so it wins (:data:`_RERUN_PRIORITY`).
+        """
+        causes = set()
+        for key in self.tasks[idx].keys:
+            phase, _, number, cause = self.key_state.get(key, ["pending", -1, 0, None])
+            if phase in ("assigned", "running", "done", "released", "erred"):
+                causes.add(cause)
+            else:  # waits to run again: the attempt it will get
+                causes.add(self._rerun_cause_of(key, number + 1))
+        return next((c for c in _RERUN_PRIORITY if c in causes), None)
 
     def _name(self, w: int) -> str:
         return self.wname[w] if w >= 0 else "a worker"
@@ -357,12 +399,15 @@ class _Builder:
                 worker = ks[1]
                 attempt = (key, ks[2])
             rerun = rerun or ks[3] in _RERUN_CAUSES
+        active = any(p in ("assigned", "running") for p in phases)
         if "erred" in phases:
             state = FAILED
         elif all(p in ("done", "released") for p in phases):
             state = DONE
-        elif "lost" in phases and not any(p in ("assigned", "running") for p in phases):
+        elif "lost" in phases and not active:
             state = LOST
+        elif ("requeued" in phases or "discarded" in phases) and not active:
+            state = PENDING  # taken back or dropped after a worker died: waits to run again
         elif any(p in ("assigned", "running") for p in phases) or any(p in ("done", "released") for p in phases):
             started = any(p in ("running", "done", "released") for p in phases)
             state = RERUN if rerun else (RUNNING if started else ASSIGNED)
