@@ -244,7 +244,7 @@ def _scheduler_plugins(client) -> list[str]:
 
 def _plan_event(expr: Any, keys: Any, t: float) -> dict:
     """The client-side plan of one job: logical (as written) and optimised expressions."""
-    logical_exprs = _logical_exprs()
+    logical_exprs, action = _logical_exprs()
     logical = "\n".join(filter(None, (_tree(e) for e in logical_exprs))) or None
     optimized = "\n".join(filter(None, (_tree(e) for e in _unwrap(expr)))) or None
     return {
@@ -254,6 +254,7 @@ def _plan_event(expr: Any, keys: Any, t: float) -> dict:
         "logical": logical,
         "optimized": optimized,
         "name": _plan_name(logical_exprs[0]) if logical_exprs else None,
+        "action": action,
     }
 
 
@@ -265,17 +266,30 @@ def _unwrap(expr: Any) -> list:
     return [expr]
 
 
-def _logical_exprs(max_depth: int = 25) -> list:
-    """Find the collections being computed in the calling frames (dask.compute/persist/client)."""
+def _logical_exprs(max_depth: int = 25) -> tuple[list, str | None]:
+    """Find the collections being computed, and the action, in the calling frames.
+
+    ``dask.compute``/``dask.persist`` and the Client's ``compute``/``persist`` hold
+    the collections in a local named ``collections``; the innermost of those
+    functions names the action (``"compute"`` sends results to the client,
+    ``"persist"`` keeps them on the workers).
+    """
     frame = sys._getframe(2)
+    action = None
+    exprs: list = []
     for _ in range(max_depth):
         if frame is None:
             break
+        name = frame.f_code.co_name
+        if action is None and name in ("compute", "persist"):
+            action = name
         colls = frame.f_locals.get("collections")
-        if isinstance(colls, (list, tuple)) and colls and all(hasattr(c, "expr") for c in colls):
-            return [c.expr for c in colls]
+        if not exprs and isinstance(colls, (list, tuple)) and colls and all(hasattr(c, "expr") for c in colls):
+            exprs = [c.expr for c in colls]
+        if exprs and action:
+            break
         frame = frame.f_back
-    return []
+    return exprs, action
 
 
 def _tree(expr: Any) -> str | None:

@@ -150,6 +150,27 @@ def test_record_without_cluster_says_what_to_do():
             pass
 
 
+def test_a_key_released_by_one_job_is_run_again_by_the_next(tk_cluster, df):
+    with teachkit.record(tk_cluster) as rec:
+        df.value.sum().compute()
+        df.repartition(npartitions=2).value.max().compute()
+    first, second = rec.jobs
+    reads = lambda job: {t.key for t in job.dask_tasks.values() if t.prefix == "make_partition"}  # noqa: E731
+    assert len(reads(first)) == PARTS and reads(second) == reads(first)
+    assert all(len(t.attempts) == 1 for t in first.dask_tasks.values())
+    assert [first.expr.get("action"), second.expr.get("action")] == ["compute", "compute"]
+
+
+def test_persist_keeps_results_in_memory(tk_cluster):
+    df = sales(rows=16_000, partitions=16)
+    with teachkit.record(tk_cluster) as rec:
+        kept = df.groupby("category").count().persist()
+    (job,) = rec.jobs
+    assert job.expr.get("action") == "persist"
+    assert job.stages[-1].output == "memory"
+    del kept
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -208,3 +229,4 @@ def test_connect_to_nothing_gives_one_clear_error():
     port = _free_port()
     with pytest.raises(teachkit.ClusterError, match="Could not reach a Dask scheduler"):
         teachkit.connect(f"tcp://127.0.0.1:{port}", timeout=1)
+

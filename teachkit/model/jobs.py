@@ -237,6 +237,10 @@ def _cause(stimulus: str) -> str | None:
     return cause_of(stimulus)
 
 
+#: States in which a key's task is no longer held: a new graph that names it runs it again.
+_GONE = ("released", "forgotten", None)
+
+
 def build_jobs(rec: Recording) -> list[Job]:
     """Rebuild every job of a recording: its graph, tasks and attempts."""
     t0 = rec.t0
@@ -246,14 +250,15 @@ def build_jobs(rec: Recording) -> list[Job]:
     plans = [e for e in rec.events if e["kind"] == "plan"]
     slots: dict[str, dict[int, int]] = {}
     forgotten: set[str] = set()  # keys whose task the scheduler has let go of
+    last_state: dict[str, str] = {}  # every key's latest scheduler state
     dead = {e["worker"] for e in rec.events if e["kind"] == "worker-removed" and e.get("cause") == "lost"}
     for ev in rec.events:
         kind = ev["kind"]
         if kind == "graph":
             job = Job(index=len(jobs), name="", submitted=ev["t"] - t0, keys=list(ev["keys"]), dask_tasks={})
             for spec in ev["tasks"]:
-                if spec["key"] in owner and spec["key"] not in forgotten:  # shared with a running job
-                    continue
+                if spec["key"] in owner and last_state.get(spec["key"]) not in _GONE:
+                    continue  # shared with an earlier job that still holds it (waiting, running or in memory)
                 forgotten.discard(spec["key"])
                 task = DaskTask(spec["key"], spec["group"], spec["prefix"], spec["index"], list(spec["deps"]))
                 job.dask_tasks[task.key] = task
@@ -262,6 +267,7 @@ def build_jobs(rec: Recording) -> list[Job]:
             job.name = _job_name(ev, job)
             jobs.append(job)
         elif kind == "tr":
+            last_state[ev["key"]] = ev["finish"]
             job = owner.get(ev["key"])
             if job is not None and ev["key"] not in forgotten:
                 _apply_transition(job.dask_tasks[ev["key"]], ev, t0, names, slots, dead, _has_p2p(job))

@@ -252,6 +252,7 @@ def _spark_tasks(sid: int, comps: list[list[str]], g: Graph) -> list[SparkTask]:
 def _outputs(job, g: Graph, stages: list[Stage], node_stage: dict, ids: dict) -> None:
     has_child = {p for s in stages for p in s.parents}
     by_id = {s.id: s for s in stages}
+    action = (job.expr or {}).get("action")  # "compute" or "persist", recorded on the client
     sink_kind: dict[int, str] = {}
     fed_by: dict[str, set[int]] = {}  # sink key -> the stages whose results reach it (through other sink tasks)
     for key in sorted(g.sinks, key=g.pos.__getitem__):
@@ -265,9 +266,9 @@ def _outputs(job, g: Graph, stages: list[Stage], node_stage: dict, ids: dict) ->
         if s.id in has_child:
             s.output = "shuffle"
         elif s.id in sink_kind:
-            s.output = sink_kind[s.id]
+            s.output = "memory" if action == "persist" and sink_kind[s.id] == "driver" else sink_kind[s.id]
         else:  # its tasks hold the job's results: compute() sends them to the client, persist() keeps them
-            computed = len(job.keys) == 1 or "driver" in sink_kind.values()
+            computed = action == "compute" if action else (len(job.keys) == 1 or "driver" in sink_kind.values())
             s.output = "driver" if computed else "memory"
 
 
