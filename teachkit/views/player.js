@@ -164,7 +164,10 @@ function render({ model, el }) {
       for (const i of m.tasks) counts[cur[4 * i]]++;
       const parts = [];
       counts.forEach((c, s) => { if (c) parts.push(`${c} ${data.states[s]}`); });
-      if (m.text) m.text.textContent = parts.join(", ");
+      if (m.text) {
+        m.text.textContent = parts.join(", ");
+        fitText(m.text, m.g);
+      }
       const top = [2, 5, 1, 4, 6].find((s) => counts[s] > 0);
       const s = top !== undefined ? top : (counts[3] === m.tasks.length ? 3 : 0);
       m.g.dataset.state = data.states[s];
@@ -229,6 +232,18 @@ function render({ model, el }) {
       boxes.append(box);
     });
     cluster.replaceChildren(driver, boxes);
+  }
+
+  // squeeze a live-count label into its node's box when the counts get long
+  function fitText(text, g) {
+    text.removeAttribute("textLength");
+    const shape = g.querySelector("path, polygon, ellipse");
+    if (!shape || !text.getComputedTextLength) return;
+    const room = shape.getBBox().width - 12;
+    if (room > 0 && text.getComputedTextLength() > room) {
+      text.setAttribute("textLength", String(room));
+      text.setAttribute("lengthAdjust", "spacingAndGlyphs");
+    }
   }
 
   function go(n) {
