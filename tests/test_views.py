@@ -305,3 +305,12 @@ def test_render_collapsed_5000_is_fast(synth):
     start = time.perf_counter()
     svg = dag.svg()
     assert time.perf_counter() - start < 3.0 and 'id="s0more"' in svg
+
+
+def test_stage_dag_marks_a_worker_death():
+    rec = teachkit.Recording.load(teachkit.example_path("killed"))
+    dag = rec.jobs[0].stage_dag()
+    assert "death0 [" in dag.source and "died at" in dag.source and "death0 -> s" in dag.source
+    assert "re-run" in dag.source
+    clean = teachkit.Recording.load(teachkit.example_path("pipeline")).jobs[0].stage_dag()
+    assert "death" not in clean.source

@@ -100,6 +100,7 @@ def stage_dag(job, max_ops: int = 6) -> DotGraph:
                     nbytes = s.shuffle_read_bytes
             body.append(f"\ts{p} -> s{s.id}{_boundary_attrs(kind, nbytes)}\n")
     body += _sinks(job, stages, {s.id: [f"s{s.id}"] for s in stages})
+    body += _deaths(job, stages)
     body += _legend_beside_sinks(job, stages, _stage_legend(stages))
     return DotGraph(_digraph("stages", job_title(job, stages), body), kind="stage DAG",
                     info={"stages": [s.id for s in stages]})
@@ -115,6 +116,9 @@ def _stage_node(s, max_ops: int) -> str:
     stats = f"<B>{s.num_tasks} task{'s' * (s.num_tasks != 1)}</B> · {fmt_seconds(s.duration_s)}"
     if failed:
         stats += f' · <FONT COLOR="#B00000"><B>{failed} failed</B></FONT>'
+    rerun = sum(t.attempts > 1 for t in s.tasks)
+    if rerun:
+        stats += f' · <FONT COLOR="#A0522D"><B>{rerun} re-run</B></FONT>'
     note = "".join(f'<TR><TD><FONT POINT-SIZE="10" COLOR="#444444"><I>{esc(line)}</I></FONT></TD></TR>'
                    for line in textwrap.wrap(s.note or "", 44, max_lines=4, placeholder=" …"))
     label = (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">'
@@ -124,6 +128,22 @@ def _stage_node(s, max_ops: int) -> str:
     return f"s{s.id}" + _attrs(id=f"s{s.id}", shape="box", style="rounded,filled", fillcolor=tint(color, 0.8), color=color,
                                 penwidth=2.5, margin="0.1", label=label,
                                 tooltip=f"Stage {s.id}: {s.name}\n{s.num_tasks} tasks\nworkers: {workers or '—'}")
+
+
+def _deaths(job, stages: list) -> list[str]:
+    """A red note per worker that died during the job, pointing at the stages running then."""
+    from teachkit.model.failures import job_faults
+
+    body = []
+    for i, lost in enumerate(job_faults(job)["workers_lost"]):
+        t = lost["t_s"]
+        hit = [s for s in stages if s.start is not None and s.start <= t <= (s.end if s.end is not None else t)]
+        hit = hit or [s for s in stages if any(tk.attempts > 1 for tk in s.tasks)][:1]
+        label = (f"{lost['worker']} died at {fmt_seconds(t)}\n{len(lost['running'])} running task(s) re-assigned,"
+                 f"\n{len(lost['held'])} lost result(s) recomputed")
+        body.append(f"	death{i}{_attrs(id=f'death{i}', shape='box', style='rounded,filled,dashed', color='#B00000', fillcolor='#FDECEA', fontcolor='#B00000', label=label)}\n")
+        body += [f"	death{i} -> s{s.id}{_attrs(style='dashed', color='#B00000', arrowhead='vee')}\n" for s in hit]
+    return body
 
 
 def _boundary_attrs(kind: str, nbytes: int | None) -> str:
