@@ -54,7 +54,7 @@ def main() -> None:
     query = df.groupby("category").count()
     try:
         query.compute()  # warm up: imports and first-run costs on every worker
-        plain, recorded, rec = [], [], None
+        plain, recorded = [], []
         for i in range(args.runs):
             t = time.perf_counter()
             query.compute()

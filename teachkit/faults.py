@@ -431,12 +431,10 @@ def _nanny(cluster: Any, address: str) -> Any:
 
 
 def _address(cluster: Any, worker: str) -> str:
-    workers = cluster.workers
-    if worker in workers:
-        return workers[worker]
-    if worker in workers.values():
-        return worker
-    raise FaultError(f"There is no worker named {worker!r}; the workers are: {', '.join(workers) or 'none'}.")
+    try:
+        return cluster.address_of(worker)
+    except KeyError as exc:
+        raise FaultError(exc.args[0]) from None
 
 
 from teachkit.stragglers import quiet_workers, slow_partitions, slow_worker  # noqa: E402 (needs FaultError)

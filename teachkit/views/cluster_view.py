@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter, defaultdict
 
-from teachkit.views.common import as_job, key_owners, stages_of
+from teachkit.views.common import job_and_stages, key_owners
 from teachkit.views.display import Message, SvgDrawing
 from teachkit.views.style import (DEATH_COLOR, DRIVER_COLOR, FONT, OTHER_COLOR, esc, fmt_bytes, fmt_seconds,
                                   stage_color, text_on, worker_colors)
@@ -31,10 +31,7 @@ def cluster_view(rec, at: float | None = None, job=None) -> SvgDrawing | Message
     if not jobs:
         return Message("This recording has no jobs: run a compute() or persist() inside teachkit.record(...).")
     job = _pick_job(jobs, job, at)
-    job, message = as_job(job)
-    if message:
-        return message
-    stages, message = stages_of(job)
+    job, stages, message = job_and_stages(job)
     if message:
         return message
     t = at if at is not None else (job.end if job.end is not None else job.submitted)

@@ -32,6 +32,15 @@ def stages_of(job) -> tuple[list, Message | None]:
     return stages, None
 
 
+def job_and_stages(obj: Any) -> tuple[Any, list, Message | None]:
+    """:func:`as_job` then :func:`stages_of`: ``(job, stages, None)`` or ``(job, [], Message)``."""
+    job, message = as_job(obj)
+    if message:
+        return None, [], message
+    stages, message = stages_of(job)
+    return job, stages, message
+
+
 def job_title(job, stages: list) -> str:
     """One line naming the job: tasks, stages, duration, and failure if any."""
     ntasks = sum(s.num_tasks for s in stages)

@@ -25,7 +25,7 @@ import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from teachkit.views.common import as_job, job_title, key_owners, stages_of
+from teachkit.views.common import job_and_stages, job_title, key_owners
 from teachkit.views.display import DotGraph
 from teachkit.views.style import (DRIVER_COLOR, FONT, esc, fmt_bytes, fmt_seconds, stage_color, text_on, tint,
                                   worker_colors)
@@ -79,10 +79,7 @@ def stage_dag(job, max_ops: int = 6) -> DotGraph:
     >>> dag.info["stages"], "s0 -> s1 [" in dag.source, "driver [" in dag.source
     ([0, 1], True, True)
     """
-    job, message = as_job(job)
-    if message:
-        return message
-    stages, message = stages_of(job)
+    job, stages, message = job_and_stages(job)
     if message:
         return message
     body = [f"\t{_stage_node(s, max_ops)}\n" for s in stages]
@@ -199,10 +196,7 @@ def task_dag(job, color_by: str = "stage", max_tasks_per_stage: int = MAX_TASKS_
     """
     if color_by not in ("stage", "worker"):
         raise ValueError(f"color_by must be 'stage' or 'worker', not {color_by!r}")
-    job, message = as_job(job)
-    if message:
-        return message
-    stages, message = stages_of(job)
+    job, stages, message = job_and_stages(job)
     if message:
         return message
     wanted = None if partitions is None else set(partitions)

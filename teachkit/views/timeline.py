@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from teachkit.views.common import as_job, job_title, key_owners, stages_of
+from teachkit.views.common import job_and_stages, job_title, key_owners
 from teachkit.views.display import SvgDrawing
 from teachkit.views.style import (DEATH_COLOR, FONT, OTHER_COLOR, STATE_COLORS, TRANSFER_COLOR, esc, fmt_bytes,
                                   fmt_seconds, stage_color, worker_colors)
@@ -42,10 +42,7 @@ _DEFS = (
 def timeline(job, cursor: float | None = None, width: int = 1000, transfers: bool = True,
              id_prefix: str = "tk") -> SvgDrawing:
     """Draw the job's worker timeline (see the module docstring); ``cursor=t`` shows a time line at ``t``."""
-    job, message = as_job(job)
-    if message:
-        return message
-    stages, message = stages_of(job)
+    job, stages, message = job_and_stages(job)
     if message:
         return message
     owner = key_owners(stages)
