@@ -9,7 +9,7 @@ import time
 import pytest
 
 import teachkit
-from teachkit.model.frames import DONE, LOST, PENDING, RERUN, STATES, build_frames
+from teachkit.model.frames import DONE, LOST, PENDING, RERUN, RUNNING, STATES, build_frames
 from teachkit.model.recording import Recording
 from teachkit.model.stages import SparkTask, Stage
 
@@ -183,3 +183,72 @@ def test_killed_p2p_job_loses_only_the_dead_workers_results(killed):
     assert {i for i, s in enumerate(f.states_at(death)) if s == LOST} == lost
     assert {d[0] for step in f.steps for d in step.get("d", []) if d[1] == LOST} == lost
     assert {f.states_at(death)[i] for i in survivors} == {PENDING, RERUN}  # dropped, or re-queued at once
+
+
+def slot_overloads(f) -> list[str]:
+    """Steps at which a worker shows more running tasks than it has slots, or two on one slot."""
+    shown: dict[int, list[int]] = {}
+    bad = []
+    for n, step in enumerate(f.steps):
+        for task, state, worker, slot, _ in step.get("d", []):
+            shown[task] = [state, worker, slot]
+        on: dict[int, list[int]] = {}
+        for state, worker, slot in shown.values():
+            if worker >= 0 and (state == RUNNING or (state == RERUN and slot > 0)):
+                on.setdefault(worker, []).append(slot)
+        for worker, slots in on.items():
+            if len(slots) > f.workers[worker]["nthreads"] or len(set(slots)) < len(slots) or 0 in slots:
+                bad.append(f"step {n} ({step['caption']}): {f.workers[worker]['name']} slots {slots}")
+    return bad
+
+
+@pytest.mark.parametrize("name", ["groupby", "pipeline", "killed"])
+def test_no_slot_runs_two_tasks_at_once(name):
+    """Dask interleaves fused pieces of two tasks on one thread: the one waiting between pieces is not running."""
+    f = build_frames(Recording.load(teachkit.example_path(name)))
+    assert slot_overloads(f) == []
+    assert [s["t"] for s in f.steps] == sorted(s["t"] for s in f.steps)
+    assert any("(task " in s["caption"] and "waits for the slot again" in s["caption"] for s in f.steps)
+
+
+def test_finish_heard_late_is_placed_at_its_compute_stop():
+    """A worker starts its next task before the scheduler hears the last one finish: the finish comes first."""
+    tasks = [{"key": f"x|{i}", "group": "x", "prefix": "x", "index": i, "deps": []} for i in (0, 1)]
+    g = "update-graph-1"
+    ev = [{"kind": "worker-present", "t": 0.0, "worker": A, "name": "0", "nthreads": 1},
+          {"kind": "graph", "t": 0.1, "job": 0, "client": "c", "keys": ["x|0", "x|1"], "span": [], "tasks": tasks}]
+    ev += [tr(0.1, k, "released", "waiting", g) for k in ("x|0", "x|1")]
+    ev += [tr(0.1, k, "waiting", "processing", g, worker=A) for k in ("x|0", "x|1")]
+    ev += [tr(0.17, "x|0", "processing", "memory", "task-finished-0.17", worker=A, thread=7, nbytes=8,
+              compute=[0.11, 0.15]),  # heard 20 ms after it stopped; x|1 started meanwhile
+           tr(0.25, "x|1", "processing", "memory", "task-finished-0.25", worker=A, thread=7, nbytes=8,
+              compute=[0.151, 0.24])]
+    rec = Recording(ev, {"t0": 0.0})
+    read = Stage(id=0, name="read", ops=["read"], groups=["x"], parents=[], boundaries={}, output="driver",
+                 tasks=[SparkTask(0, p, [f"x|{p}"], None, None, None, None, 1, "done") for p in (0, 1)])
+    f = build_frames(rec, stages=[read])
+    caps = [s["caption"] for s in f.steps]
+    finish = next(n for n, c in enumerate(caps) if c.startswith("worker-1 finishes task 0"))
+    start = next(n for n, c in enumerate(caps) if c.startswith("worker-1 starts running task 1"))
+    assert finish < start and f.steps[finish]["t"] == 0.15 and f.steps[start]["t"] == 0.151
+    assert slot_overloads(f) == []
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(240)
+def test_real_groupby_never_overloads_a_slot(tmp_path):
+    """A 100-partition groupby on 3 one-thread workers: at no step does a slot hold two running tasks."""
+    from teachkit.datasets import sales
+
+    cluster = teachkit.start_cluster(workers=3, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
+    try:
+        with teachkit.record(cluster) as rec:
+            with teachkit.job("groupby count"):
+                sales(rows=50_000, partitions=100).groupby("category").count().compute()
+    finally:
+        cluster.close()
+    rec.save(tmp_path / "recording.json.gz")
+    f = build_frames(Recording.load(tmp_path / "recording.json.gz"))
+    assert len(f.tasks) > 100 and slot_overloads(f) == []
+    assert [s["t"] for s in f.steps] == sorted(s["t"] for s in f.steps)
+    assert set(f.states_at(len(f) - 1)) == {DONE}

@@ -3,7 +3,7 @@
 :class:`Facts` collects what happened in one step (filled in by
 :mod:`teachkit.model.frames`); :func:`caption` turns it into one or two
 sentences a learner can read aloud, e.g. "The driver assigns task 37 of
-stage 1 (partition 37: read → partial count) to worker-3, slot 2".
+stage 1 (partition 37: read → partial count) to worker-3".
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ class Facts:
     # Spark-level changes (filled by note_change)
     first_assigned: list = field(default_factory=list)  # task: pending/lost -> active
     spark_started: list = field(default_factory=list)  # task: assigned -> running
+    slot_started: list = field(default_factory=list)  # task: onto a slot for the first time in this run
+    resumed: list = field(default_factory=list)  # task: back onto a slot for its next Dask piece
+    paused: list = field(default_factory=list)  # task: off its slot between two Dask pieces
     finished: list = field(default_factory=list)
     undone: list = field(default_factory=list)
     lost: list = field(default_factory=list)
@@ -247,12 +250,19 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
             else:
                 assign = "t" + assign[1:]
         parts.append(assign)
-    starts = [i for i in facts.spark_started if i >= 0]
-    if starts and not parts:
-        i = starts[0]
-        more = f" (and {len(starts) - 1} more)" if len(starts) > 1 else ""
-        parts.append(f"{_where(b, i, facts).split(',')[0]} starts running {_task(b, i)}{more}")
+    starts = [i for i in dict.fromkeys(facts.spark_started + facts.slot_started) if i >= 0 and i not in facts.resumed]
+    if (starts or facts.resumed) and not parts:
+        i = (starts or facts.resumed)[0]
+        verb = "starts running" if starts else "resumes"
+        n = len(starts or facts.resumed)
+        more = f" (and {n - 1} more)" if n > 1 else ""
+        parts.append(f"{_where(b, i, facts).split(',')[0]} {verb} {_task(b, i)}{more}")
         step_kind = "start"
+        if facts.paused:
+            waits = ", ".join(_task(b, j) for j in facts.paused[:3]) + (" …" if len(facts.paused) > 3 else "")
+            one = len(facts.paused) == 1
+            parts[-1] += (f" ({waits} {'has' if one else 'have'} run part of {'its' if one else 'their'} Dask pieces "
+                          f"and {'waits' if one else 'wait'} for the slot again)")
     if facts.lost and not cleanup:
         parts.append(f"the result of {_several(b, facts.lost)} is lost")
     if facts.freed and not parts:
@@ -271,6 +281,22 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
     for sid in facts.stage_done:
         text += " " + stage_done_text(b, sid)
     return text, step_kind
+
+
+def turns_text(b: Any, by_worker: dict[int, set[int]]) -> str:
+    """Steps that only swap begun tasks on and off workers' slots, as one caption."""
+    spec = "; ".join(f"{b.wname[w]}: {_tasks_short(b, sorted(idxs))}" for w, idxs in sorted(by_worker.items()))
+    who = b.wname[next(iter(by_worker))] if len(by_worker) == 1 else "Workers"
+    return (f"{who} {'runs' if len(by_worker) == 1 else 'run'} tasks by turns ({spec}): Dask runs the pieces of a "
+            "worker's tasks one after another, not each task's pieces in one go as Spark would.")
+
+
+def _tasks_short(b: Any, idxs: list[int]) -> str:
+    stages = sorted({b.tasks[i].stage for i in idxs})
+    if len(stages) == 1:
+        word = "task" if len(idxs) == 1 else "tasks"
+        return f"{word} {', '.join(str(b.tasks[i].partition) for i in idxs)} of stage {stages[0]}"
+    return ", ".join(_task(b, i) for i in idxs)
 
 
 def _result_bytes(b: Any, idx: int, facts: Facts) -> int:

@@ -9,7 +9,11 @@ turns them into **steps**.  What one step is:
   step ("worker-3 finishes task 12 of stage 0; the driver gives it task 17");
 - one worker-side event: a task starts computing (its time is the worker's
   compute start), a dependency fetch, a P2P shuffle send (consecutive fetches
-  or consecutive sends form one step);
+  or consecutive sends form one step).  A finish is placed at its compute stop
+  when the scheduler heard of it later, so it precedes the next start on its
+  slot (:mod:`teachkit.model.frame_stream`); a task between two of its Dask
+  pieces gives up its slot to the task that starts there and waits
+  (:mod:`teachkit.model.frame_steps`), so no slot holds two running tasks;
 - one cluster event: a worker joins or leaves, a steal is confirmed, the graph
   arrives.  A worker's death and the clean-up the scheduler does for it form
   one step.
@@ -28,45 +32,38 @@ with its worker (``Attempt.lost``); results a surviving worker drops for a P2P
 shuffle restart make the task wait to run again.
 Steps are delta-encoded: ``"d"`` lists only the tasks that changed, as
 ``[task, state, worker, slot, holder]`` (indexes into ``tasks`` and
-``workers``; ``-1`` for none; ``slot`` is 1-based, ``0`` when unknown;
+``workers``; ``-1`` for none; ``slot`` is the 1-based slot the task is on
+now, ``0`` while it waits on its worker or is on none;
 ``holder`` is the worker keeping the task's result in memory).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from teachkit.model import captions
+from teachkit.model.frame_steps import (  # noqa: F401  (STATES and the state codes are public here)
+    ASSIGNED,
+    BOOKMARKS,
+    DONE,
+    FAILED,
+    LOST,
+    PENDING,
+    RERUN,
+    RUNNING,
+    STATES,
+    _RERUN_CAUSES,
+    _RERUN_PRIORITY,
+    _SURVIVOR_CAUSES,
+    Step,
+    StepEncoder,
+)
+from teachkit.model.frame_stream import job_stream, step_groups
 
 if TYPE_CHECKING:  # pragma: no cover
     from teachkit.model.jobs import Job
     from teachkit.model.recording import Recording
-
-#: Node states, in the order of their integer codes in the frame data.
-STATES = ("pending", "assigned", "running", "done", "lost", "re-run", "failed")
-PENDING, ASSIGNED, RUNNING, DONE, LOST, RERUN, FAILED = range(7)
-
-#: Bookmark kinds, for the player's jump buttons.
-BOOKMARKS = ("stage", "shuffle", "failure", "steal")
-
-#: Attempt causes (see :mod:`teachkit.model.jobs`) that make a task run again because of a failure.
-_RERUN_CAUSES = ("worker-lost", "result-lost", "retried", "lineage", "shuffle-restart", "input-lost")
-#: The Spark task's reason when its Dask keys re-run for several: the one that explains the others.
-_RERUN_PRIORITY = ("result-lost", "worker-lost", "shuffle-restart", "input-lost", "lineage", "retried")
-#: End causes of an attempt on a surviving worker, taken back or discarded after another worker died.
-_SURVIVOR_CAUSES = ("shuffle-restart", "input-lost")
-
-
-class Step(TypedDict, total=False):
-    """One step of the player (the wire format of ``Frames.steps``)."""
-
-    t: float  # seconds since recording start (the timeline cursor)
-    kind: str  # graph | tasks | start | fetch | p2p | steal | worker | failure
-    caption: str
-    d: list[list[int]]  # [task, state, worker, slot, holder]
-    w: list[list[int]]  # [worker, alive 0/1]
-
 
 @dataclass
 class Frames:
@@ -135,7 +132,7 @@ def _stages_of(job: Job) -> tuple[list, str | None]:
         return fallback_stages(job), "stages approximated (one per chain of elementwise task groups)"
 
 
-class _Builder:
+class _Builder(StepEncoder):
     """The replay: per-key state in, per-Spark-task deltas and captions out."""
 
     def __init__(self, rec: Recording, job: Job, stages: list, note: str | None) -> None:
@@ -166,68 +163,15 @@ class _Builder:
         self.shown = [[PENDING, -1, 0, -1] for _ in self.tasks]
         self.steps: list[Step] = []
         self.marks: dict[str, list[int]] = {k: [] for k in BOOKMARKS}
-
-    # -- the event stream --------------------------------------------------------
-    def _stream(self) -> list[tuple[float, int, dict]]:
-        """This job's events plus synthetic compute starts, in time order."""
-        job, t0 = self.job, self.t0
-        out: list[tuple[float, int, dict]] = []
-        owner: dict[str, bool] = {}
-        seen_graph = False
-        for n, ev in enumerate(self.rec.events):
-            kind = ev["kind"]
-            if kind == "graph":
-                mine = abs((ev["t"] - t0) - job.submitted) < 1e-9 and not seen_graph
-                seen_graph = seen_graph or mine
-                for spec in ev["tasks"]:
-                    if spec["key"] in job.dask_tasks and (mine or spec["key"] not in owner):
-                        owner[spec["key"]] = mine
-                if mine:
-                    out.append((ev["t"] - t0, n, ev))
-            elif kind in ("tr", "steal"):
-                if owner.get(ev["key"]):
-                    out.append((ev["t"] - t0, n, ev))
-            elif kind in ("worker-added", "worker-removed"):
-                t = ev["t"] - t0
-                if job.submitted <= t <= (job.end or job.submitted) + 0.5:
-                    out.append((t, n, ev))
-            elif kind in ("fetch", "p2p") and seen_graph:
-                if kind == "p2p" or any(owner.get(k) for k in ev["keys"]):
-                    t = (ev["stop"] if kind == "fetch" else ev["t"]) - t0
-                    out.append((t, n, ev))
-        base = len(self.rec.events)
-        for key, task in job.dask_tasks.items():
-            for att in task.attempts:
-                if att.start is not None and att.assigned is not None and owner.get(key):
-                    ev = {"kind": "start", "key": key, "attempt": att.number, "worker": att.address}
-                    out.append((max(att.start, att.assigned), base, ev))
-        out.sort(key=lambda x: (x[0], x[1]))
-        return out
-
-    def _groups(self):
-        """Yield (t, kind, events): simultaneous events that make one candidate step."""
-        group: list[dict] = []
-        gkey = None
-        gt = 0.0
-        for t, _, ev in self._stream():
-            kind = ev["kind"]
-            key = ("tr", ev["stimulus"]) if kind == "tr" else (kind,) if kind in ("fetch", "p2p") else None
-            if group and (key is None or key != gkey):
-                yield gt, gkey[0] if gkey else group[0]["kind"], group
-                group = []
-            if not group:
-                gt = t
-            group.append(ev)
-            gkey = key
-            if key is None:
-                yield gt, kind, group
-                group, gkey = [], None
-        if group:
-            yield gt, gkey[0] if gkey else group[0]["kind"], group
+        # which task is on each (worker, slot), where each task last started a piece, who has begun
+        self.slot_holder: dict[tuple[int, int], int] = {}
+        self.on_slot: dict[int, tuple[int, int]] = {}
+        self.begun: set[int] = set()
+        self.turns: tuple[int, dict[int, set[int]]] | None = None  # the last resume step: (step, {worker: tasks})
 
     # -- replay ------------------------------------------------------------------------
     def run(self) -> Frames:
-        for t, kind, events in self._groups():
+        for t, kind, events in step_groups(job_stream(self.rec, self.job)):
             facts = captions.Facts()
             changed: set[int] = set()
             alive: list[list[int]] = []
@@ -261,6 +205,7 @@ class _Builder:
             if ks is not None and ks[0] == "assigned" and ks[2] == ev["attempt"]:
                 ks[0] = "running"
                 self._touch(ev["key"], changed)
+                self._claim(ev["key"], ks, changed)
                 facts.started.append(self.task_of.get(ev["key"], -1))
         elif kind == "steal":
             if ev.get("outcome") == "confirm":
@@ -363,6 +308,23 @@ class _Builder:
                 causes.add(self._rerun_cause_of(key, number + 1))
         return next((c for c in _RERUN_PRIORITY if c in causes), None)
 
+    def _claim(self, key: str, ks: list, changed: set[int]) -> None:
+        """A piece of a Spark task starts: the task takes its slot; a task it displaces waits."""
+        idx, w = self.task_of.get(key), ks[1]
+        if idx is None or w < 0:
+            return
+        att = self._attempt(key, ks[2])
+        slot = att.slot if att is not None and att.slot and self.widx.get(att.address) == w else None
+        if slot is None:  # never finished, so its thread is unknown: the first slot nobody runs on
+            busy = {s for (v, s), i in self.slot_holder.items() if v == w and i != idx and self.shown[i][2]
+                    and self.shown[i][0] in (RUNNING, RERUN)}
+            slot = next((s for s in range(1, max(self.wnthreads[w], 1) + 1) if s not in busy), 1)
+        prev = self.slot_holder.get((w, slot))
+        self.slot_holder[(w, slot)] = idx
+        self.on_slot[idx] = (w, slot)
+        if prev is not None and prev != idx:
+            changed.add(prev)
+
     def _name(self, w: int) -> str:
         return self.wname[w] if w >= 0 else "a worker"
 
@@ -370,95 +332,6 @@ class _Builder:
         idx = self.task_of.get(key)
         if idx is not None:
             changed.add(idx)
-
-    # -- deltas and steps -----------------------------------------------------------
-    def _deltas(self, changed: set[int], facts: captions.Facts) -> list[list[int]]:
-        out = []
-        for idx in sorted(changed):
-            new = self._spark_state(idx)
-            old = self.shown[idx]
-            if new == old:
-                continue
-            self.shown[idx] = new
-            out.append([idx, *new])
-            facts.note_change(idx, old, new)
-        return out
-
-    def _spark_state(self, idx: int) -> list[int]:
-        """State of one Spark task from its Dask keys: [state, worker, slot, holder]."""
-        st = self.tasks[idx]
-        phases = []
-        worker, rerun, attempt = -1, False, None
-        for key in st.keys:
-            ks = self.key_state.get(key)
-            if ks is None:
-                phases.append("pending")
-                continue
-            phases.append(ks[0])
-            if ks[0] in ("assigned", "running") or worker < 0:
-                worker = ks[1]
-                attempt = (key, ks[2])
-            rerun = rerun or ks[3] in _RERUN_CAUSES
-        active = any(p in ("assigned", "running") for p in phases)
-        if "erred" in phases:
-            state = FAILED
-        elif all(p in ("done", "released") for p in phases):
-            state = DONE
-        elif "lost" in phases and not active:
-            state = LOST
-        elif ("requeued" in phases or "discarded" in phases) and not active:
-            state = PENDING  # taken back or dropped after a worker died: waits to run again
-        elif any(p in ("assigned", "running") for p in phases) or any(p in ("done", "released") for p in phases):
-            started = any(p in ("running", "done", "released") for p in phases)
-            state = RERUN if rerun else (RUNNING if started else ASSIGNED)
-        else:
-            state = PENDING
-        slot = 0
-        if attempt is not None and worker >= 0:
-            att = self._attempt(*attempt)
-            if att is not None and att.slot and att.address is not None and self.widx.get(att.address) == worker:
-                slot = att.slot
-        holder = -1
-        if state == DONE:  # who keeps the result: the output key's worker, else any key still in memory
-            held = [k for k in st.keys if self.key_state.get(k, ("",))[0] == "done"]
-            out_key = self.output_of.get(idx)
-            if held:
-                holder = self.key_state[out_key if out_key in held else held[-1]][1]
-        if state in (PENDING, LOST):
-            worker, slot = -1, 0
-        return [state, worker, slot, holder]
-
-    def _emit(self, t: float, kind: str, facts: captions.Facts, deltas: list, alive: list) -> None:
-        n = len(self.steps)
-        for idx in facts.first_assigned:
-            stage = self.tasks[idx].stage
-            if stage not in self.stage_seen:
-                self.stage_seen.add(stage)
-                facts.stage_started.append(stage)
-        for idx in facts.finished:
-            stage = self.tasks[idx].stage
-            self.stage_left[stage] -= 1
-            if self.stage_left[stage] == 0:
-                facts.stage_done.append(stage)
-        for idx in facts.undone:
-            self.stage_left[self.tasks[idx].stage] += 1
-        text, step_kind = captions.caption(facts, kind, self)
-        if self.steps and captions.merges(self.steps[-1], step_kind, facts):
-            prev = self.steps[-1]
-            prev["caption"] = captions.merged_caption(prev, text)
-            prev["d"] = prev.get("d", []) + deltas
-            prev["w"] = prev.get("w", []) + alive
-            n -= 1
-        else:
-            step: Step = {"t": round(t, 4), "kind": step_kind, "caption": text}
-            if deltas:
-                step["d"] = deltas
-            if alive:
-                step["w"] = alive
-            self.steps.append(step)
-        for mark in captions.bookmarks(facts, step_kind, self):
-            if n not in self.marks[mark]:
-                self.marks[mark].append(n)
 
 
 def _output_key(keys: list[str], job: Job) -> str | None:

@@ -201,11 +201,12 @@ function render({ model, el }) {
       for (let k = 0; k < Math.max(wk.nthreads, 1); k++) slots.push(null);
       const extra = [], queued = [];
       for (const i of info.running) {
-        if (cur[4 * i] === 1) { queued.push(i); continue; } // assigned, waiting for a free slot
+        // assigned (or a re-run not on a slot yet): waiting for a free slot
+        if (cur[4 * i] === 1 || (cur[4 * i] === 5 && cur[4 * i + 2] === 0)) { queued.push(i); continue; }
         const want = cur[4 * i + 2] - 1;
         if (want >= 0 && want < slots.length && slots[want] === null) slots[want] = i; else extra.push(i);
       }
-      // a fused task between two of its Dask pieces counts as running but may wait for the slot
+      // running with no slot known (a hand-made recording): any free slot, else it waits
       for (const i of extra) { const k = slots.indexOf(null); if (k >= 0) slots[k] = i; else queued.push(i); }
       for (const i of queued) { const k = slots.indexOf(null); if (k >= 0) slots[k] = i; }
       const waiting = queued.filter((i) => !slots.includes(i));
