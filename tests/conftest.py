@@ -10,6 +10,7 @@ Markers (declared in pyproject.toml):
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -129,6 +130,21 @@ def _start_cluster():
     import teachkit  # lazily: teachkit.start_cluster lives in teachkit/cluster.py
 
     return teachkit.start_cluster(workers=2, threads_per_worker=1, memory_limit="1GiB")
+
+
+@contextlib.contextmanager
+def small_cluster(workers: int = 2):
+    """A local cluster of ``workers`` one-thread processes (1 GiB, no dashboard), closed on exit.
+
+    For module-scoped fixtures: ``with small_cluster(3) as c: yield c``.
+    """
+    import teachkit
+
+    c = teachkit.start_cluster(workers=workers, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
+    try:
+        yield c
+    finally:
+        c.close()
 
 
 @pytest.fixture

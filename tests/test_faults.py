@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import teachkit
+from conftest import small_cluster
 from teachkit import faults
 from teachkit.datasets import sales, sales_pandas
 from teachkit.model.failures import job_faults, job_notes
@@ -41,11 +42,8 @@ def test_last_live_worker_cannot_be_killed():
 
 @pytest.fixture(scope="module")
 def cluster3():
-    c = teachkit.start_cluster(workers=3, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
-    try:
+    with small_cluster(3) as c:
         yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture

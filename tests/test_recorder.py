@@ -13,6 +13,7 @@ import time
 import pytest
 
 import teachkit
+from conftest import small_cluster
 from teachkit.datasets import sales, sales_pandas
 from teachkit.model.recording import Recording
 
@@ -23,11 +24,8 @@ ROWS, PARTS = 8_000, 8
 
 @pytest.fixture(scope="module")
 def tk_cluster():
-    cluster = teachkit.start_cluster(workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
-    try:
+    with small_cluster(2) as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 @pytest.fixture

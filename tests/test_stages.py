@@ -12,6 +12,7 @@ import time
 import pytest
 
 import teachkit
+from conftest import small_cluster
 from teachkit.cases import CASES, dask_inputs
 from teachkit.model.stages import Plan, build_plan, derive_stages, stage_summary
 
@@ -164,11 +165,8 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def stage_cluster():
-    c = teachkit.start_cluster(workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
-    try:
+    with small_cluster(2) as c:
         yield c
-    finally:
-        c.close()
 
 
 @pytest.mark.cluster
