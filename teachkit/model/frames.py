@@ -124,12 +124,7 @@ def build_frames(rec: Recording, job: Job | int | str | None = None, stages: lis
 
 
 def _stages_of(job: Job) -> tuple[list, str | None]:
-    try:
-        return list(job.stages), None
-    except (ImportError, AttributeError, NotImplementedError):
-        from teachkit.model.stage_fallback import fallback_stages
-
-        return fallback_stages(job), "stages approximated (one per chain of elementwise task groups)"
+    return list(job.stages), None
 
 
 class _Builder(StepEncoder):

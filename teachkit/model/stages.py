@@ -136,18 +136,7 @@ class Plan:
 def build_plan(job) -> Plan:
     """Logical plan, optimised plan and physical plan (``job.stages``) of one job."""
     expr = job.expr or {}
-    return Plan(logical=_clean_text(expr.get("logical")), optimized=_clean_text(expr.get("optimized")),
-                stages=job.stages)
-
-
-def _clean_text(text: str | None) -> str | None:
-    """Undo a one-character-per-line rendering (a string joined with newlines)."""
-    if not text:
-        return text or None
-    lines = text.split("\n")
-    if len(lines) > 8 and all(len(line) <= 1 for line in lines):
-        return "".join(line or "\n" for line in lines)
-    return text
+    return Plan(logical=expr.get("logical") or None, optimized=expr.get("optimized") or None, stages=job.stages)
 
 
 def stage_summary(stage: Stage) -> dict[str, Any]:
