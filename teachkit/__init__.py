@@ -5,7 +5,12 @@ The public API is small:
 - :func:`start_cluster` / :func:`connect`: a cluster with teaching defaults.
 - :func:`record` and :func:`job`: record the jobs run in a block.
 - :class:`Recording`: what happened (save/load as JSON; jobs, stages, tasks).
+- :class:`Player`: step through a recording (``rec.play()``), also as one offline HTML file.
 - :func:`example_path`: saved recordings shipped for offline use.
+
+Submodules for the lessons: :mod:`teachkit.datasets` (the course's data),
+:mod:`teachkit.faults` (kill or slow workers on purpose), :mod:`teachkit.checks`
+(exercise feedback).
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from teachkit.session import RecordError, job, record
 
 __all__ = [
     "Cluster",
-    "Player",
     "ClusterError",
+    "Player",
     "RecordError",
     "Recording",
     "RecordingError",
