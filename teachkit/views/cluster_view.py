@@ -47,11 +47,12 @@ def cluster_view(rec, at: float | None = None, job=None) -> SvgDrawing | Message
     out: list[str] = []
     out += _driver(job, stages, state, t, width, driver_h)
     top = driver_h + 50
-    for i, w in enumerate(workers):
-        bx = GAP + (i % PER_ROW) * (BOX_W + GAP)
-        by = top + (i // PER_ROW) * (box_h + GAP)
+    places = [(w, GAP + (i % PER_ROW) * (BOX_W + GAP), top + (i // PER_ROW) * (box_h + GAP))
+              for i, w in enumerate(workers)]
+    for w, bx, by in places:  # the driver's links first, so the (opaque) worker boxes sit on top of them
         out.append(f'<line x1="{width / 2:.0f}" y1="{driver_h + 10}" x2="{bx + BOX_W / 2:.0f}" y2="{by}" '
                    f'stroke="#999999" stroke-width="1.5"/>')
+    for w, bx, by in places:
         out += _worker(w, slots[w.name], state, t, bx, by, box_h, wcol.get(w.name, OTHER_COLOR))
     legend_y = top + nrows * (box_h + GAP) + 10
     out += _legend(stages, legend_y)
