@@ -190,7 +190,7 @@ class _Session:
                 if isinstance(events, BaseException):
                     self.warn(f"worker {worker}", events)
                 else:
-                    self.rec._extend(events)
+                    self.rec._extend(json.loads(events))
         except Exception as exc:
             self.warn("drain workers", exc)
         self.rec._extend(self.plans)

@@ -111,7 +111,10 @@ class FetchEvent(TypedDict):
 
 
 class P2PEvent(TypedDict):
-    """``kind="p2p"``: bytes one worker sent another in a P2P shuffle (outside the graph).
+    """``kind="p2p"``: one batch of bytes one worker sent another in a P2P shuffle (outside the graph).
+
+    Dask's P2P buffers shards per destination and sends them in batches; each
+    batch is one event, stamped when it was sent.
 
     ``partitions`` maps each **input** partition (the shuffle-transfer task's
     partition) to the bytes of its rows that went to ``dest``: dask's P2P sends

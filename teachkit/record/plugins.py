@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import defaultdict
 from time import time
 from typing import Any
 
@@ -246,7 +245,7 @@ def scheduler_time(dask_scheduler=None) -> float:
 
 
 class WorkerRecorder(WorkerPlugin):
-    """Count the bytes each worker sends in P2P shuffles (outside the task graph).
+    """Note each batch of bytes a worker sends in a P2P shuffle (outside the task graph).
 
     Wraps ``ShuffleRun.send`` in the worker's process while registered (restored
     on teardown).  Dependency fetches need no hook: the worker already keeps
@@ -257,28 +256,27 @@ class WorkerRecorder(WorkerPlugin):
     idempotent = True
 
     def __init__(self) -> None:
-        self.sent: dict = {}
+        self.sends: list[tuple] = []
 
     def setup(self, worker) -> None:
-        self.worker = worker
-        self.sent = defaultdict(lambda: [0.0, 0, defaultdict(int)])
+        self.sends = []
         try:
             from distributed.shuffle._core import ShuffleRun
         except Exception:  # pragma: no cover - P2P not available
             return
         original = ShuffleRun.send
         if getattr(original, "_teachkit", False):
-            return
-        sent = self.sent
+            return  # already wrapped in this process; the wrapper finds this plugin by name
 
         async def send(run, address, shards):
             try:
-                entry = sent[(str(run.id), run.local_address, address)]
-                entry[0] = time() + getattr(worker, "scheduler_delay", 0.0)
-                for pid, shard in shards:
-                    size = _shard_bytes(shard)
-                    entry[1] += size
-                    entry[2][str(pid)] += size
+                plugin = worker.plugins.get(WORKER_PLUGIN_NAME)
+                if plugin is not None:
+                    parts: dict[str, int] = {}
+                    for pid, shard in shards:
+                        parts[str(pid)] = parts.get(str(pid), 0) + _shard_bytes(shard)
+                    t = time() + getattr(worker, "scheduler_delay", 0.0)
+                    plugin.sends.append((t, str(run.id), run.local_address, address, sum(parts.values()), parts))
             except Exception:
                 pass
             return await original(run, address, shards)
@@ -313,8 +311,8 @@ def _shard_bytes(shard: Any) -> int:
         return 0
 
 
-def drain_worker(since: float, dask_worker=None) -> list[dict]:
-    """``client.run`` target: this worker's fetches and P2P sends since ``since``."""
+def drain_worker(since: float, dask_worker=None) -> bytes:
+    """``client.run`` target: this worker's fetches and P2P sends since ``since``, as JSON bytes."""
     out: list[dict] = []
     me = dask_worker.address
     for item in list(dask_worker.transfer_incoming_log):
@@ -335,12 +333,11 @@ def drain_worker(since: float, dask_worker=None) -> list[dict]:
         )
     plugin = dask_worker.plugins.get(WORKER_PLUGIN_NAME)
     if plugin is not None:
-        for (shuffle, source, dest), (t, nbytes, parts) in list(plugin.sent.items()):
-            if t < since:
-                continue
-            out.append(
-                {"kind": "p2p", "t": t, "shuffle": shuffle, "source": source, "dest": dest,
-                 "nbytes": nbytes, "partitions": dict(parts)}
-            )
-        plugin.sent.clear()
-    return out
+        sends, plugin.sends = plugin.sends, []
+        out.extend(
+            {"kind": "p2p", "t": t, "shuffle": shuffle, "source": source, "dest": dest, "nbytes": nbytes,
+             "partitions": parts}
+            for t, shuffle, source, dest, nbytes, parts in sends
+            if t >= since
+        )
+    return json.dumps(out, separators=(",", ":")).encode()
