@@ -217,7 +217,10 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         total = sum(s[2] for s in facts.sends)
         if len(facts.sends) == 1:
             src, dst, n = facts.sends[0]
-            parts.append(f"{src} sends {fmt_bytes(n)} of shuffle data to {dst}")
+            if src == dst:  # the rows of its own output partitions: buffered locally, not sent over the network
+                parts.append(f"{src} keeps {fmt_bytes(n)} of shuffle data for the output partitions it will build")
+            else:
+                parts.append(f"{src} sends {fmt_bytes(n)} of shuffle data to {dst}")
         else:
             parts.append(f"Workers send {fmt_bytes(total)} of shuffle data to each other in {len(facts.sends)} transfers")
         parts[-1] += " (P2P shuffle: the exchange happens outside the task graph)"

@@ -198,19 +198,33 @@ def _transfers(job, rec, rows, row_y, x, p) -> list[str]:
     return out
 
 
+#: P2P sends closer together than this share of the job's span are drawn as one arrow.
+P2P_BIN_SHARE = 1 / 80
+
+
 def _p2p(job, rec, first, x, p) -> list[str]:
+    """P2P shuffle sends between workers, batched per worker pair into short time bins."""
     if rec is None or job.end is None:
         return []
     names = {w.address: w.name for w in rec.workers}
     ids = {k.split("|")[0].rsplit("-", 1)[-1] for k in job.dask_tasks if k.startswith(("shuffle-transfer-", "p2p"))}
-    out = []
+    width = max((job.end - job.submitted) * P2P_BIN_SHARE, 1e-3)
+    bins: dict[tuple, list] = {}
     for e in rec.events:
         if e["kind"] == "p2p" and e.get("shuffle") in ids and e["source"] != e["dest"]:
             t = e["t"] - rec.t0
             src, dst = names.get(e["source"], e["source"]), names.get(e["dest"], e["dest"])
             if src in first and dst in first:
-                tip = f"P2P shuffle send {src} → {dst}: {fmt_bytes(e['nbytes'])} for {len(e['partitions'])} output partition(s)"
-                out.append(_arrow(x(t) - 3, first[src], x(t), first[dst], P2P_COLOR, ' stroke-dasharray="4 2"', tip, p))
+                acc = bins.setdefault((src, dst, int(t // width)), [t, t, 0, 0, set()])
+                acc[0], acc[1] = min(acc[0], t), max(acc[1], t)
+                acc[2] += e["nbytes"]
+                acc[3] += 1
+                acc[4].update(e["partitions"])
+    out = []
+    for (src, dst, _), (t_a, t_b, nbytes, sends, parts) in sorted(bins.items(), key=lambda kv: kv[1][0]):
+        tip = (f"P2P shuffle {src} → {dst}: {fmt_bytes(nbytes)} in {sends} send(s), "
+               f"rows of {len(parts)} input partition(s), {t_a:.3f}–{t_b:.3f} s")
+        out.append(_arrow(x(t_b) - 3, first[src], x(t_b), first[dst], P2P_COLOR, ' stroke-dasharray="4 2"', tip, p))
     return out
 
 
