@@ -198,8 +198,8 @@ def _transfers(job, rec, rows, row_y, x, p) -> list[str]:
     return out
 
 
-#: P2P sends closer together than this share of the job's span are drawn as one arrow.
-P2P_BIN_SHARE = 1 / 80
+#: At most about this many P2P arrows: sends of one worker pair are merged into time bins to fit.
+MAX_P2P_ARROWS = 40
 
 
 def _p2p(job, rec, first, x, p) -> list[str]:
@@ -208,18 +208,21 @@ def _p2p(job, rec, first, x, p) -> list[str]:
         return []
     names = {w.address: w.name for w in rec.workers}
     ids = {k.split("|")[0].rsplit("-", 1)[-1] for k in job.dask_tasks if k.startswith(("shuffle-transfer-", "p2p"))}
-    width = max((job.end - job.submitted) * P2P_BIN_SHARE, 1e-3)
-    bins: dict[tuple, list] = {}
+    sends = []
     for e in rec.events:
         if e["kind"] == "p2p" and e.get("shuffle") in ids and e["source"] != e["dest"]:
-            t = e["t"] - rec.t0
             src, dst = names.get(e["source"], e["source"]), names.get(e["dest"], e["dest"])
             if src in first and dst in first:
-                acc = bins.setdefault((src, dst, int(t // width)), [t, t, 0, 0, set()])
-                acc[0], acc[1] = min(acc[0], t), max(acc[1], t)
-                acc[2] += e["nbytes"]
-                acc[3] += 1
-                acc[4].update(e["partitions"])
+                sends.append((e["t"] - rec.t0, src, dst, e))
+    pairs = len({(src, dst) for _, src, dst, _ in sends}) or 1
+    width = max((job.end - job.submitted) / max(1, MAX_P2P_ARROWS // pairs), 1e-3)
+    bins: dict[tuple, list] = {}
+    for t, src, dst, e in sends:
+        acc = bins.setdefault((src, dst, int((t - job.submitted) // width)), [t, t, 0, 0, set()])
+        acc[0], acc[1] = min(acc[0], t), max(acc[1], t)
+        acc[2] += e["nbytes"]
+        acc[3] += 1
+        acc[4].update(e["partitions"])
     out = []
     for (src, dst, _), (t_a, t_b, nbytes, sends, parts) in sorted(bins.items(), key=lambda kv: kv[1][0]):
         tip = (f"P2P shuffle {src} → {dst}: {fmt_bytes(nbytes)} in {sends} send(s), "
