@@ -162,9 +162,9 @@ class _Session:
             self.warn("worker plugin", exc)
         self._hook_plans()
 
-    def drain(self) -> list[dict]:
-        """Pull the scheduler's new events (also used by the live view)."""
-        events = json.loads(self.client.run_on_scheduler(drain_scheduler))
+    def drain(self, final: bool = False) -> list[dict]:
+        """Pull the scheduler's new events (also used by the live view while jobs run)."""
+        events = json.loads(self.client.run_on_scheduler(drain_scheduler, final))
         self.rec._extend(events)
         return events
 
@@ -181,7 +181,7 @@ class _Session:
                 self.warn("waiting for persisted jobs", exc)
         self.futures = []
         try:
-            self.drain()
+            self.drain(final=True)
         except Exception as exc:
             self.warn("drain scheduler", exc)
         try:
