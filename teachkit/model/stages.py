@@ -77,6 +77,11 @@ class SparkTask:
     attempts: int  # max attempts over its keys (1 = ran once)
     status: str  # "done" | "failed" | "lost" | "pending"
 
+    @property
+    def thread(self) -> int | None:
+        """The worker thread that ran it, numbered as a task slot (1 ... threads_per_worker)."""
+        return self.slot
+
 
 @dataclass
 class Stage:
