@@ -184,16 +184,17 @@ class _Session:
             self.drain(final=True)
         except Exception as exc:
             self.warn("drain scheduler", exc)
+        gathered = list(self.plans)  # added in one go: the recording sorts its events once
         try:
             per_worker = client.run(drain_worker, self.since, on_error="return")
             for worker, events in per_worker.items():
                 if isinstance(events, BaseException):
                     self.warn(f"worker {worker}", events)
                 else:
-                    self.rec._extend(json.loads(events))
+                    gathered.extend(json.loads(events))
         except Exception as exc:
             self.warn("drain workers", exc)
-        self.rec._extend(self.plans)
+        self.rec._extend(gathered)
         for unregister, name in (
             (client.unregister_scheduler_plugin, SCHEDULER_PLUGIN_NAME),
             (client.unregister_worker_plugin, WORKER_PLUGIN_NAME),

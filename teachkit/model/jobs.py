@@ -249,7 +249,6 @@ def build_jobs(rec: Recording) -> list[Job]:
     owner: dict[str, Job] = {}
     plans = [e for e in rec.events if e["kind"] == "plan"]
     slots: dict[str, dict[int, int]] = {}
-    forgotten: set[str] = set()  # keys whose task the scheduler has let go of
     last_state: dict[str, str] = {}  # every key's latest scheduler state
     dead = {e["worker"] for e in rec.events if e["kind"] == "worker-removed" and e.get("cause") == "lost"}
     for ev in rec.events:
@@ -259,7 +258,6 @@ def build_jobs(rec: Recording) -> list[Job]:
             for spec in ev["tasks"]:
                 if spec["key"] in owner and last_state.get(spec["key"]) not in _GONE:
                     continue  # shared with an earlier job that still holds it (waiting, running or in memory)
-                forgotten.discard(spec["key"])
                 task = DaskTask(spec["key"], spec["group"], spec["prefix"], spec["index"], list(spec["deps"]))
                 job.dask_tasks[task.key] = task
                 owner[task.key] = job
@@ -269,10 +267,8 @@ def build_jobs(rec: Recording) -> list[Job]:
         elif kind == "tr":
             last_state[ev["key"]] = ev["finish"]
             job = owner.get(ev["key"])
-            if job is not None and ev["key"] not in forgotten:
+            if job is not None:  # a forgotten key gets no transitions until a new graph owns it again
                 _apply_transition(job.dask_tasks[ev["key"]], ev, t0, names, slots, dead, _has_p2p(job))
-                if ev["finish"] == "forgotten":
-                    forgotten.add(ev["key"])
         elif kind == "steal" and ev.get("outcome") == "confirm":
             job = owner.get(ev["key"])
             if job is not None:
@@ -342,7 +338,8 @@ def _apply_transition(task: DaskTask, ev: dict, t0: float, names: dict, slots: d
             per = slots.setdefault(addr, {})
             att.slot = per.setdefault(ev["thread"], len(per) + 1)
         att.nbytes = ev.get("nbytes")
-        att.fetches = [dict(f, **{"from": names.get(f.get("from"), f.get("from"))}) for f in ev.get("fetch", [])]
+        att.fetches = [{"from": names.get(f.get("from"), f.get("from")), "start": f["start"] - t0, "stop": f["stop"] - t0}
+                       for f in ev.get("fetch", [])]
         att.error = ev.get("error")
     elif start == "processing":
         att.outcome = "released"
