@@ -52,3 +52,36 @@ def test_live_view_polls_then_turns_into_the_player():
     assert session.stopped and not view._thread.is_alive()
     view.finish(session.rec)
     assert isinstance(view.box.children[0], teachkit.Player)
+
+
+def test_a_poll_only_folds_in_new_events():
+    """Polls are incremental: chunk by chunk, the counts end where a one-shot count ends."""
+    from teachkit.views.live import Progress
+
+    saved = Recording.load(teachkit.example_path("killed"))
+    rec = Recording(meta=saved.meta)
+    tracker = Progress(rec)
+    step = len(saved.events) // 7 + 1
+    for i in range(0, len(saved.events), step):
+        chunk = saved.events[i:i + step]
+        rec._extend(chunk)
+        tracker.update(chunk)
+        rows, _ = tracker.counts()
+        assert all(r["done"] + r["running"] <= r["total"] for r in rows)
+    assert tracker.counts() == progress(saved)
+
+
+def test_finish_without_a_player_shows_the_final_counts(monkeypatch):
+    import teachkit.views.player as player_mod
+
+    saved = Recording.load(teachkit.example_path("groupby"))
+    session = FakeSession(saved.events, saved.meta)
+    view = LiveView.start(session, interval=5)
+    session.stop()
+
+    def broken(rec):
+        raise RuntimeError("no player today")
+
+    monkeypatch.setattr(player_mod, "Player", broken)
+    view.finish(session.rec)
+    assert "no player today" in view.stages.value and "worker-1" in view.cluster.value

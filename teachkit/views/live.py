@@ -20,33 +20,77 @@ from teachkit.views.style import STATE_COLORS, stage_color, worker_color
 INTERVAL_S = 0.3
 
 
+class Progress:
+    """Per-stage and per-worker counts, kept up to date from the events of each poll.
+
+    The stage structure of a job is derived once, when its graph arrives (the
+    graph is complete then); each poll only folds the new transitions into a
+    per-key state, so a poll costs the same early and late in a long job.
+    """
+
+    _WORKER_KINDS = ("worker-present", "worker-added", "worker-removed")
+
+    def __init__(self, rec: Any) -> None:
+        self.rec = rec
+        self.structure: list[tuple[int, str, list[list[str]]]] | None = None
+        self.title = ""
+        self.workers: list | None = None
+        self.state: dict[str, tuple[str, str | None]] = {}  # key -> (latest state, worker)
+        self.finished: set[str] = set()  # keys whose result reached memory in this job
+
+    def update(self, events: list[dict]) -> None:
+        """Fold a poll's new events in."""
+        for ev in events:
+            kind = ev["kind"]
+            if kind == "tr":
+                self.state[ev["key"]] = (ev["finish"], ev.get("worker"))
+                if ev["finish"] == "memory":
+                    self.finished.add(ev["key"])
+            elif kind == "graph":  # a new job: its stages are derived on the next count
+                self.structure = None
+                self.finished.difference_update(t["key"] for t in ev["tasks"])
+            elif kind in self._WORKER_KINDS:
+                self.workers = None
+
+    def counts(self) -> tuple[list[dict], list[dict]]:
+        """``(stage rows, worker rows)`` for the newest job."""
+        if self.structure is None:
+            jobs = self.rec.jobs
+            if not jobs:
+                return [], []
+            try:
+                stages = list(jobs[-1].stages)
+            except Exception:  # a graph still arriving: no bars this round, the next poll will have them
+                return [], []
+            self.structure = [(s.id, s.name, [list(t.keys) for t in s.tasks]) for s in stages]
+            self.title = jobs[-1].name
+        if self.workers is None:
+            self.workers = list(self.rec.workers)
+        slot_of = {w.address: i for i, w in enumerate(self.workers)}
+        running_on = [0] * len(self.workers)
+        rows = []
+        for sid, name, tasks in self.structure:
+            done = running = 0
+            for keys in tasks:
+                if all(k in self.finished for k in keys):
+                    done += 1
+                    continue
+                busy = [self.state[k][1] for k in keys if self.state.get(k, ("",))[0] == "processing"]
+                if busy:
+                    running += 1
+                    if busy[0] in slot_of:
+                        running_on[slot_of[busy[0]]] += 1
+            rows.append({"id": sid, "name": name, "total": len(tasks), "done": done, "running": running})
+        workers = [{"name": w.name, "alive": w.removed is None, "running": running_on[i], "slots": w.nthreads}
+                   for i, w in enumerate(self.workers)]
+        return rows, workers
+
+
 def progress(rec: Any) -> tuple[list[dict], list[dict]]:
     """Per-stage counts (done, running, pending) and per-worker running counts of the newest job."""
-    if not rec.jobs:
-        return [], []
-    job = rec.jobs[-1]
-    try:
-        stages = list(job.stages)
-    except Exception:  # a graph still arriving: no bars this round, the next poll will have them
-        return [], []
-    names = {w.name: i for i, w in enumerate(rec.workers)}
-    running_on = [0] * len(rec.workers)
-    rows = []
-    for stage in stages:
-        done = running = 0
-        for st in stage.tasks:
-            last = [job.dask_tasks[k].attempts[-1] for k in st.keys if k in job.dask_tasks and job.dask_tasks[k].attempts]
-            if last and len(last) == len(st.keys) and all(a.outcome == "done" for a in last):
-                done += 1
-            elif any(a.outcome == "running" for a in last):
-                running += 1
-                w = next((a.worker for a in last if a.outcome == "running"), None)
-                if w in names:
-                    running_on[names[w]] += 1
-        rows.append({"id": stage.id, "name": stage.name, "total": len(stage.tasks), "done": done, "running": running})
-    workers = [{"name": w.name, "alive": w.removed is None, "running": running_on[i], "slots": w.nthreads}
-               for i, w in enumerate(rec.workers)]
-    return rows, workers
+    tracker = Progress(rec)
+    tracker.update(rec.events)
+    return tracker.counts()
 
 
 def stages_html(rows: list[dict], title: str = "") -> str:
@@ -83,6 +127,7 @@ class LiveView:
 
         self.session = session
         self.interval = interval
+        self.tracker = Progress(session.rec)
         self.polls = 0
         self.poll_seconds = 0.0
         self._stop = threading.Event()
@@ -119,17 +164,17 @@ class LiveView:
                     return
                 t = time.perf_counter()
                 try:
-                    self.session.drain()
-                    self._draw(self.session.rec)
+                    self.tracker.update(self.session.drain())
+                    self._draw()
                 except Exception as exc:  # never break the job; note it in the recording
                     self.session.warn("live view", exc)
                 self.polls += 1
                 self.poll_seconds += time.perf_counter() - t
 
-    def _draw(self, rec: Any) -> None:
-        rows, workers = progress(rec)
+    def _draw(self) -> None:
+        rows, workers = self.tracker.counts()
         if rows:
-            self.stages.value = stages_html(rows, rec.jobs[-1].name)
+            self.stages.value = stages_html(rows, self.tracker.title)
         self.cluster.value = workers_html(workers)
 
     def _halt(self) -> None:
@@ -141,6 +186,7 @@ class LiveView:
     def finish(self, rec: Any) -> None:
         """Stop polling and turn into the step-through player of the last job."""
         self._halt()
+        note = ""
         if rec.jobs:
             try:
                 from teachkit.views.player import Player
@@ -148,5 +194,8 @@ class LiveView:
                 self.box.children = [Player(rec)]
                 return
             except Exception as exc:
-                self.stages.value = f"<i>The player could not be built: {html.escape(str(exc))}</i>"
-        self._draw(rec)
+                note = f"<i>The player could not be built: {html.escape(str(exc))}</i>"
+        self.tracker = Progress(rec)  # the final counts, including the events of the last drain
+        self.tracker.update(rec.events)
+        self._draw()
+        self.stages.value = note + self.stages.value
