@@ -78,7 +78,6 @@ class Frames:
     workers: list[dict]  # {"name", "nthreads", "alive"}: alive when the job was submitted
     steps: list[Step]
     bookmarks: dict[str, list[int]] = field(default_factory=dict)
-    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for the browser (``json.dumps`` ready)."""
@@ -117,21 +116,14 @@ def build_frames(rec: Recording, job: Job | int | str | None = None, stages: lis
     """
     if job is None or isinstance(job, (int, str)):
         job = rec.job(-1 if job is None else job)
-    note = None
-    if stages is None:
-        stages, note = _stages_of(job)
-    return _Builder(rec, job, stages, note).run()
-
-
-def _stages_of(job: Job) -> tuple[list, str | None]:
-    return list(job.stages), None
+    return _Builder(rec, job, list(job.stages) if stages is None else stages).run()
 
 
 class _Builder(StepEncoder):
     """The replay: per-key state in, per-Spark-task deltas and captions out."""
 
-    def __init__(self, rec: Recording, job: Job, stages: list, note: str | None) -> None:
-        self.rec, self.job, self.note = rec, job, note
+    def __init__(self, rec: Recording, job: Job, stages: list) -> None:
+        self.rec, self.job = rec, job
         self.t0 = rec.t0
         self.stages = sorted(stages, key=lambda s: s.id)
         self.stage_by_id = {s.id: s for s in self.stages}
@@ -186,7 +178,6 @@ class _Builder(StepEncoder):
             workers=[{"name": n, "nthreads": k, "alive": a} for n, k, a in zip(self.wname, self.wnthreads, self.alive0)],
             steps=self.steps,
             bookmarks=self.marks,
-            note=self.note,
         )
 
     def _apply(self, ev: dict, facts: captions.Facts, changed: set[int], alive: list) -> None:

@@ -39,8 +39,6 @@ def player_data(rec: Any, job: Any = None, stages: list | None = None) -> dict[s
     """Everything the ES module needs, as one JSON-ready dict (frames, SVGs, colours)."""
     if job is None or isinstance(job, (int, str)):
         job = rec.job(-1 if job is None else job)
-    if stages is None:
-        stages, _ = _stages(job)
     frames = build_frames(rec, job, stages=stages)
     return {
         "title": f"{job.name}: step by step",
@@ -53,11 +51,6 @@ def player_data(rec: Any, job: Any = None, stages: list | None = None) -> dict[s
         "timeline": player_panes.timeline_svg(job),
     }
 
-
-def _stages(job: Any):
-    from teachkit.model.frames import _stages_of
-
-    return _stages_of(job)
 
 
 class Player(anywidget.AnyWidget):
