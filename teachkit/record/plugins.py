@@ -177,7 +177,8 @@ class SchedulerRecorder(SchedulerPlugin):
 
     @_guarded("remove_worker")
     def remove_worker(self, scheduler, worker: str, *, stimulus_id: str, **kwargs) -> None:
-        ws = scheduler.workers.get(worker)
+        # The scheduler has already let go of the worker's state when this runs: what it ran
+        # and held is rebuilt by the model from the task transitions that follow.
         cause = "closed"
         if any(s in stimulus_id for s in ("heartbeat", "stream", "handle-worker-cleanup", "nanny-close")):
             cause = "lost"
@@ -188,11 +189,8 @@ class SchedulerRecorder(SchedulerPlugin):
                 "kind": "worker-removed",
                 "t": time(),
                 "worker": worker,
-                "name": str(ws.name) if ws is not None else "",
                 "stimulus": stimulus_id,
                 "cause": cause,
-                "held": [key_str(ts.key) for ts in ws.has_what] if ws is not None else [],
-                "running": [key_str(ts.key) for ts in ws.processing] if ws is not None else [],
             }
         )
 
