@@ -14,6 +14,7 @@ Usage: ``.venv/bin/python benchmarks/record_overhead.py [--runs 5] [--rows N] [-
 from __future__ import annotations
 
 import argparse
+import gc
 import gzip
 import json
 import statistics
@@ -33,6 +34,25 @@ def deep_size(obj, seen=None) -> int:
     elif isinstance(obj, (list, tuple)):
         size += sum(deep_size(v, seen) for v in obj)
     return size
+
+
+def settle(client, timeout: float = 10.0) -> None:
+    """Wait until the scheduler has forgotten the last job, so no run pays for the one before.
+
+    ``compute()`` returns before the scheduler has released the job's tasks; without
+    this, each run would start while the previous run's clean-up still competes for
+    the two cores, whichever mode it was.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.run_on_scheduler(_scheduler_tasks) == 0:
+            break
+        time.sleep(0.02)
+    gc.collect()
+
+
+def _scheduler_tasks(dask_scheduler=None) -> int:
+    return len(dask_scheduler.tasks)
 
 
 def main() -> None:
@@ -56,13 +76,17 @@ def main() -> None:
         query.compute()  # warm up: imports and first-run costs on every worker
         plain, recorded = [], []
         for i in range(args.runs):
-            t = time.perf_counter()
-            query.compute()
-            plain.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            with teachkit.record(cluster) as rec:
-                query.compute()
-            recorded.append(time.perf_counter() - t)
+            # Alternate the order (plain first, then recorded first) so drift cancels out.
+            for mode in ("plain", "recorded") if i % 2 == 0 else ("recorded", "plain"):
+                settle(cluster.client)
+                t = time.perf_counter()
+                if mode == "plain":
+                    query.compute()
+                    plain.append(time.perf_counter() - t)
+                else:
+                    with teachkit.record(cluster) as rec:
+                        query.compute()
+                    recorded.append(time.perf_counter() - t)
             print(f"run {i + 1}: plain {plain[-1]:.2f} s, recorded {recorded[-1]:.2f} s", flush=True)
     finally:
         cluster.close()

@@ -8,7 +8,6 @@ run, and the client pulls them back when the block ends.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from teachkit.record.plugins import (
     drain_scheduler,
     drain_worker,
     scheduler_time,
+    unpack,
 )
 
 #: Seconds to wait for a persisted job to finish before the recording closes.
@@ -164,7 +164,7 @@ class _Session:
 
     def drain(self, final: bool = False) -> list[dict]:
         """Pull the scheduler's new events (also used by the live view while jobs run)."""
-        events = json.loads(self.client.run_on_scheduler(drain_scheduler, final))
+        events = unpack(self.client.run_on_scheduler(drain_scheduler, final))
         self.rec._extend(events)
         return events
 
@@ -191,7 +191,7 @@ class _Session:
                 if isinstance(events, BaseException):
                     self.warn(f"worker {worker}", events)
                 else:
-                    gathered.extend(json.loads(events))
+                    gathered.extend(unpack(events))
         except Exception as exc:
             self.warn("drain workers", exc)
         self.rec._extend(gathered)

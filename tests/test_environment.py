@@ -17,7 +17,7 @@ from teachkit import doctor
 
 ROOT = Path(__file__).resolve().parent.parent
 # conda-forge name -> pip name, where they differ
-CONDA_TO_PIP = {"python-graphviz": "graphviz"}
+CONDA_TO_PIP = {"python-graphviz": "graphviz", "msgpack-python": "msgpack"}
 # conda packages with no pip counterpart, and which the environment must have
 CONDA_ONLY = {"python", "pip", "graphviz"}  # conda's `graphviz` is the dot binary
 CHECKED_EXTRAS = ("test",)  # `spark` is optional and left to pip

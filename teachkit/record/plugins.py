@@ -13,16 +13,16 @@ Every hook is wrapped so that an error inside the recorder is stored as a
 from __future__ import annotations
 
 import functools
-import json
 from time import time
 from typing import Any
 
+import msgpack
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
 from teachkit.record.events import cause_of, key_index, key_str  # noqa: F401 (cause_of re-exported)
 
 SCHEDULER_PLUGIN_NAME = "teachkit-recorder"
-#: Seconds between background JSON encodings of the scheduler's events.
+#: Seconds between background encodings of the scheduler's events.
 ENCODE_EVERY_S = 0.5
 WORKER_PLUGIN_NAME = "teachkit-worker-recorder"
 
@@ -66,10 +66,10 @@ class SchedulerRecorder(SchedulerPlugin):
         self.scheduler = scheduler
         for ws in scheduler.workers.values():
             self.events.append(self._worker_event("worker-present", ws, time()))
-        # Encode events to JSON in small batches while the job runs, so that the
-        # end of the recording block has little left to do (it runs on one core
-        # while the workers are idle; during the job the cost is shared).
-        self._encoded: list[str] = []
+        # Encode events in small batches while the job runs, so that the end of
+        # the recording block has little left to do (it runs on one core while
+        # the workers are idle; during the job the cost is shared).
+        self._encoded: list[bytes] = []
         self._pc = PeriodicCallback(self._encode_pending, ENCODE_EVERY_S * 1000)
         self._pc.start()
 
@@ -80,19 +80,19 @@ class SchedulerRecorder(SchedulerPlugin):
         try:
             events = self.drain()
             if events:
-                self._encoded.append(json.dumps(events, separators=(",", ":"))[1:-1])
+                self._encoded.append(pack(events))
         except Exception as exc:
             self._warn("encode", exc)
 
-    def drain_json(self, final: bool = False) -> bytes:
-        """All events not yet collected, as one JSON array (``final`` stops the background encoding)."""
+    def drain_packed(self, final: bool = False) -> list[bytes]:
+        """All events not yet collected, as packed chunks (``final`` stops the background encoding)."""
         chunks, self._encoded = getattr(self, "_encoded", []), []
         events = self.drain()
         if events:
-            chunks.append(json.dumps(events, separators=(",", ":"))[1:-1])
+            chunks.append(pack(events))
         if final and getattr(self, "_pc", None) is not None:
             self._pc.stop()
-        return ("[" + ",".join(chunks) + "]").encode()
+        return chunks
 
     #: At most this many warnings are kept per hook; later ones are only counted.
     MAX_WARNINGS = 20
@@ -257,14 +257,29 @@ class SchedulerRecorder(SchedulerPlugin):
         return out
 
 
-def drain_scheduler(final: bool = False, dask_scheduler=None) -> bytes:
-    """``client.run_on_scheduler`` target: the recorder's new events as compact JSON bytes.
+def pack(events: list[dict]) -> bytes:
+    """Events as one msgpack frame: the same plain data as JSON, several times faster to (un)pack.
 
-    One opaque bytes frame travels ~10x faster through dask's comms than
-    thousands of small dicts (measured: 0.4 s -> 0.04 s for the seed job).
+    Opaque bytes also travel ~10x faster through dask's comms than thousands of
+    small dicts (measured: 0.4 s -> 0.04 s for the seed job's events).
     """
+    return msgpack.packb(events, use_bin_type=True)
+
+
+def unpack(chunks: bytes | list[bytes]) -> list[dict]:
+    """The events in one or more frames made by :func:`pack`, in order."""
+    if isinstance(chunks, (bytes, bytearray, memoryview)):
+        chunks = [chunks]
+    out: list[dict] = []
+    for chunk in chunks:
+        out.extend(msgpack.unpackb(chunk, raw=False))
+    return out
+
+
+def drain_scheduler(final: bool = False, dask_scheduler=None) -> list[bytes]:
+    """``client.run_on_scheduler`` target: the recorder's new events, packed (see :func:`unpack`)."""
     plugin = dask_scheduler.plugins.get(SCHEDULER_PLUGIN_NAME)
-    return plugin.drain_json(final) if plugin is not None else b"[]"
+    return plugin.drain_packed(final) if plugin is not None else []
 
 
 def scheduler_time(dask_scheduler=None) -> float:
@@ -340,7 +355,7 @@ def _shard_bytes(shard: Any) -> int:
 
 
 def drain_worker(since: float, dask_worker=None) -> bytes:
-    """``client.run`` target: this worker's fetches and P2P sends since ``since``, as JSON bytes."""
+    """``client.run`` target: this worker's fetches and P2P sends since ``since``, packed (see :func:`unpack`)."""
     out: list[dict] = []
     me = dask_worker.address
     for item in list(dask_worker.transfer_incoming_log):
@@ -368,4 +383,4 @@ def drain_worker(since: float, dask_worker=None) -> bytes:
             for t, shuffle, source, dest, nbytes, parts in sends
             if t >= since
         )
-    return json.dumps(out, separators=(",", ":")).encode()
+    return pack(out)
