@@ -7,7 +7,15 @@ variants that change *what Dask runs*, to show which lever moves the wall time:
 - ``default``: P2P shuffle (Dask picks ``split_out=ceil(500/15)=34``), unfused ``compute()``;
 - ``fused``: ``q.optimize().compute()`` (blockwise fusion, as ``persist()`` does);
 - ``tasks shuffle``: ``dataframe.shuffle.method="tasks"``;
-- ``tree``: ``split_out=1``, a tree reduction instead of a shuffle.
+- ``tree``: ``split_out=1``, a tree reduction instead of a shuffle (the seed
+  job of ``record_overhead.py``: 8 groups need no shuffle);
+- ``tree, fused``: the same, fused;
+- ``tasks 500->8, fused``: Spark's shape (one exchange into 8 partitions:
+  ``split_out=8, split_every=500``, task-based shuffle), fused.
+
+``compute()`` in Dask 2026.8 does not fuse blockwise tasks (it optimises with
+``fuse=False``; ``persist()`` fuses), so the fused variants call
+``q.optimize().compute()``.  teachkit does not change what ``compute()`` runs.
 
 Usage: ``.venv/bin/python benchmarks/seed_variants.py [--runs 3] [--workers 5] [--threads 1]``
 """
@@ -47,11 +55,15 @@ def main() -> None:
         query.compute()  # warm up every worker
         with dask.config.set({"dataframe.shuffle.method": "tasks"}):
             tasks_query = df.groupby("category").count()
+            spark_shape = df.groupby("category").count(split_out=8, split_every=500)
+        tree = df.groupby("category").count(split_out=1)
         variants = {
             "default (P2P shuffle, split_out=34)": query.compute,
             "fused (q.optimize().compute())": lambda: query.optimize().compute(),
             "tasks shuffle": tasks_query.compute,
-            "tree (split_out=1)": df.groupby("category").count(split_out=1).compute,
+            "tree (split_out=1)": tree.compute,
+            "tree, fused": lambda: tree.optimize().compute(),
+            "tasks 500->8, fused": lambda: spark_shape.optimize().compute(),
         }
         print(f"seed job, {args.workers} workers x {args.threads} thread(s), median of {args.runs}:")
         for name, run in variants.items():
