@@ -14,14 +14,14 @@ processes x 1 thread, timed under two plans of the same query:
   two cores (see ``benchmarks/seed_variants.py``).
 
 Runs are interleaved (both plans, plain and recorded, order alternating) on one
-warm cluster, and each run starts once the scheduler has forgotten the previous
-one.  Prints the medians, the recording's size per event in memory and on disk,
+warm cluster; each timed run lasts until the scheduler has forgotten the job's
+tasks (see :func:`settle`).  Prints the medians, the recording's size per event in memory and on disk,
 the untraced wall time, and ``overhead ratio=<recorded/plain>``: the larger of
 the two plans' ratios.
 
 Targets (issue 3): ratio <= 1.03, recording <= 1 MB gzipped, plain seed job <= 3 s.
 
-Usage: ``.venv/bin/python benchmarks/record_overhead.py [--runs 7] [--rows N] [--partitions P] [--workers W]``
+Usage: ``.venv/bin/python benchmarks/record_overhead.py [--runs 9] [--rows N] [--partitions P] [--workers W]``
 """
 
 from __future__ import annotations
@@ -52,18 +52,19 @@ def deep_size(obj, seen=None) -> int:
 
 
 def settle(client, timeout: float = 10.0) -> None:
-    """Wait until the scheduler has forgotten the last job, so no run pays for the one before.
+    """Wait until the scheduler has forgotten every task (the job *and* its clean-up are over).
 
-    ``compute()`` returns before the scheduler has released the job's tasks; without
-    this, each run would start while the previous run's clean-up still competes for
-    the two cores, whichever mode it was.
+    ``compute()`` returns before the scheduler has released the job's tasks, while
+    a recording block ends after it (its final drain waits for the clean-up, so that
+    every recording ends the same way).  Each timed run therefore ends here, in
+    both modes: the clean-up counts the same in both, and no run pays for the one
+    before.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if client.run_on_scheduler(_scheduler_tasks) == 0:
             break
-        time.sleep(0.02)
-    gc.collect()
+        time.sleep(0.002)
 
 
 def _scheduler_tasks(dask_scheduler=None) -> int:
@@ -72,7 +73,7 @@ def _scheduler_tasks(dask_scheduler=None) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=500)
     parser.add_argument("--workers", type=int, default=5)
@@ -100,15 +101,16 @@ def main() -> None:
                 query = queries[plan]
                 for mode in ("plain", "recorded") if i % 2 == 0 else ("recorded", "plain"):
                     settle(cluster.client)
+                    gc.collect()
                     t = time.perf_counter()
                     if mode == "plain":
                         query.compute()
-                        plain[plan].append(time.perf_counter() - t)
                     else:
                         with teachkit.record(cluster) as rec:
                             query.compute()
-                        recorded[plan].append(time.perf_counter() - t)
                         recordings[plan] = rec
+                    settle(cluster.client)
+                    (plain if mode == "plain" else recorded)[plan].append(time.perf_counter() - t)
             print(f"run {i + 1}: " + "; ".join(
                 f"{plan}: plain {plain[plan][-1]:.2f} s, recorded {recorded[plan][-1]:.2f} s" for plan in PLANS
             ), flush=True)

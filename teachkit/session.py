@@ -22,7 +22,8 @@ from teachkit.record.plugins import (
     WorkerRecorder,
     drain_scheduler,
     drain_worker,
-    scheduler_time,
+    no_gc,
+    scheduler_status,
     unpack,
 )
 
@@ -139,6 +140,7 @@ class _Session:
         self.offset = 0.0
         self.since = 0.0
         self.futures: list = []
+        self.released: tuple = ()
         self.plans: list[dict] = []
         self._original = None
 
@@ -148,12 +150,12 @@ class _Session:
     def start(self) -> None:
         client = self.client
         t_a = time.time()
-        t_s = client.run_on_scheduler(scheduler_time)
+        t_s, running = client.run_on_scheduler(scheduler_status)
         t_b = time.time()
         self.offset = t_s - (t_a + t_b) / 2  # client clock -> scheduler clock
         self.since = t_s
         self.rec.meta.update(t0=t_s, clock_offset_client=self.offset)
-        if SCHEDULER_PLUGIN_NAME in _scheduler_plugins(client):
+        if running:
             raise RecordError("A teachkit recording is already running on this cluster: end it before starting another.")
         client.register_plugin(SchedulerRecorder(), name=SCHEDULER_PLUGIN_NAME)
         try:
@@ -165,6 +167,7 @@ class _Session:
     def drain(self, final: bool = False) -> list[dict]:
         """Pull the scheduler's new events (also used by the live view while jobs run)."""
         events = unpack(self.client.run_on_scheduler(drain_scheduler, final))
+        events.sort(key=_time_of)
         self.rec._extend(events)
         return events
 
@@ -179,31 +182,47 @@ class _Session:
                 wait_for(pending, timeout=PERSIST_WAIT_S)
             except Exception as exc:
                 self.warn("waiting for persisted jobs", exc)
+        # Let go of the jobs' futures: keys nobody else holds are released now, and the
+        # final drain waits for the scheduler to forget them (see ``drain_scheduler``).
+        keys = {f.key for f in self.futures}
         self.futures = []
-        try:
-            self.drain(final=True)
-        except Exception as exc:
-            self.warn("drain scheduler", exc)
+        self.released = tuple(k for k in keys if client.refcount.get(k, 0) == 0)
         gathered = list(self.plans)  # added in one go: the recording sorts its events once
-        try:
-            per_worker = client.run(drain_worker, self.since, on_error="return")
+        # The scheduler's and the workers' events are collected at the same time; the
+        # final scheduler drain also removes the scheduler plugin.
+        scheduler_events, per_worker = client.sync(self._collect)
+        if isinstance(scheduler_events, BaseException):
+            self.warn("drain scheduler", scheduler_events)
+            with contextlib.suppress(Exception):
+                client.unregister_scheduler_plugin(SCHEDULER_PLUGIN_NAME)
+        else:
+            gathered.extend(unpack(scheduler_events))
+        if isinstance(per_worker, BaseException):
+            self.warn("drain workers", per_worker)
+        else:
             for worker, events in per_worker.items():
                 if isinstance(events, BaseException):
                     self.warn(f"worker {worker}", events)
                 else:
                     gathered.extend(unpack(events))
-        except Exception as exc:
-            self.warn("drain workers", exc)
-        self.rec._extend(gathered)
-        for unregister, name in (
-            (client.unregister_scheduler_plugin, SCHEDULER_PLUGIN_NAME),
-            (client.unregister_worker_plugin, WORKER_PLUGIN_NAME),
-        ):
-            try:
-                unregister(name)
-            except Exception:
-                pass
+        with no_gc():
+            self.rec._extend(gathered)
+        with contextlib.suppress(Exception):
+            client.unregister_worker_plugin(WORKER_PLUGIN_NAME)
         self.rec.meta["stopped"] = time.time() + self.offset
+
+    async def _collect(self) -> tuple:
+        """The scheduler's last events and every worker's, in one concurrent round trip."""
+        import asyncio
+
+        client = self.client
+        return tuple(
+            await asyncio.gather(
+                client._run_on_scheduler(drain_scheduler, True, self.released, client.id),
+                client._run(drain_worker, self.since, on_error="return"),
+                return_exceptions=True,
+            )
+        )
 
     # -- the client's plan of each job ------------------------------------------
     def _hook_plans(self) -> None:
@@ -236,11 +255,8 @@ class _Session:
             self._original = None
 
 
-def _scheduler_plugins(client) -> list[str]:
-    try:
-        return list(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.plugins)))
-    except Exception:
-        return []
+def _time_of(event: dict) -> float:
+    return event["t"]
 
 
 def _plan_event(expr: Any, keys: Any, t: float) -> dict:

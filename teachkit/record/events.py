@@ -150,6 +150,24 @@ class WarningEvent(TypedDict):
     message: str
 
 
+def transition_event(row: list) -> TransitionEvent:
+    """Expand the scheduler's compact transition row into a :class:`TransitionEvent`.
+
+    A row is ``[t, key, start, finish, stimulus, worker or None, extra or None]``,
+    where ``extra`` holds the fields only ``processing -> memory/erred`` carries.
+
+    >>> transition_event([1.5, "x|0", "waiting", "processing", "s-1", "tcp://w", None])["worker"]
+    'tcp://w'
+    """
+    t, key, start, finish, stimulus, worker, extra = row
+    event: dict[str, Any] = {"kind": "tr", "t": t, "key": key, "start": start, "finish": finish, "stimulus": stimulus}
+    if worker:
+        event["worker"] = worker
+    if extra:
+        event.update(extra)
+    return event  # type: ignore[return-value]
+
+
 #: Stimulus prefixes that tell why a task left a worker.
 _CAUSES = (
     ("handle-worker-cleanup", "worker-lost"),
@@ -180,8 +198,10 @@ def key_str(key: Any) -> str:
     >>> key_str("finalize-99")
     'finalize-99'
     """
-    if isinstance(key, tuple):
-        return "|".join(str(part) for part in key)
+    if type(key) is tuple:
+        if len(key) == 2:  # ("name", i): by far the most common key
+            return f"{key[0]}|{key[1]}"
+        return "|".join(map(str, key))
     return str(key)
 
 
