@@ -124,11 +124,11 @@ def test_recorder_failure_never_breaks_the_job(tk_cluster, df):
     with teachkit.record(tk_cluster) as rec:
         plugin = scheduler.plugins["teachkit-recorder"]
         plugin._snapshot = broken_snapshot
-        plugin.transitions = None  # every transition hook now fails too
+        plugin._cols = None  # every transition hook now fails too
         total = df.value.sum().compute()
     assert total == pytest.approx(sales_pandas(ROWS, PARTS).value.sum())
     assert any("injected recorder failure" in w for w in rec.warnings)
-    assert sum("transition" in w for w in rec.warnings) <= plugin.MAX_WARNINGS
+    assert 0 < sum("transition" in w for w in rec.warnings) <= plugin.MAX_WARNINGS
     assert "teachkit-recorder" not in scheduler.plugins  # removed at the end of the block
 
 

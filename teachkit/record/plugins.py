@@ -59,7 +59,7 @@ class SchedulerRecorder(SchedulerPlugin):
     def __init__(self) -> None:
         self.scheduler: Any = None
         self.events: list[dict] = []
-        self.transitions: list[tuple] = []
+        self._cols = _columns()
         self.jobs = 0
         self._names: dict = {}  # key -> key_str(key): each key changes state ~5 times
 
@@ -168,17 +168,43 @@ class SchedulerRecorder(SchedulerPlugin):
         return []
 
     def transition(self, key, start, finish, *args, stimulus_id=None, **kwargs):
-        # Hot path: no try/except cost beyond this frame, tuples only.
+        # Hot path: a few appends of plain values to column lists.  Columns add no
+        # objects for Python's garbage collector to track (tuples or dicts per
+        # transition did, and the collections they set off were most of what
+        # recording cost).
         try:
+            times, keys, starts, finishes, stimuli, workers, extras = self._cols
             if finish == "processing":
                 ws = self.scheduler.tasks[key].processing_on
-                self.transitions.append((time(), key, start, finish, stimulus_id, ws.address if ws else None, None))
+                worker, extra = (ws.address if ws else None), None
             elif start == "processing" and finish in ("memory", "erred"):
-                self.transitions.append((time(), key, start, finish, stimulus_id, kwargs.get("worker"), kwargs))
+                worker = kwargs.get("worker")
+                extra = self._finished(worker, finish, kwargs)
             else:
-                self.transitions.append((time(), key, start, finish, stimulus_id, None, None))
+                worker = extra = None
+            times.append(time())
+            keys.append(key)
+            starts.append(start)
+            finishes.append(finish)
+            stimuli.append(stimulus_id)
+            workers.append(worker)
+            extras.append(extra)
         except Exception as exc:
             self._warn("transition", exc)
+
+    def _finished(self, worker: str | None, finish: str, kw: dict) -> tuple:
+        """What a worker reported with a finished task, as plain values on the scheduler's clock."""
+        ws = self.scheduler.workers.get(worker)
+        delay = ws.time_delay if ws is not None else 0.0
+        compute = fetch = None
+        for ss in kw.get("startstops") or ():
+            action = ss.get("action")
+            if action == "compute":
+                compute = (ss["start"] + delay, ss["stop"] + delay)
+            elif action == "transfer":
+                fetch = (fetch or ()) + ((ss.get("source"), ss["start"] + delay, ss["stop"] + delay),)
+        error = str(kw.get("exception_text") or "")[:2000] if finish == "erred" else None
+        return kw.get("thread"), kw.get("nbytes"), compute, fetch, error
 
     @_guarded("add_worker")
     def add_worker(self, scheduler, worker: str) -> None:
@@ -221,47 +247,54 @@ class SchedulerRecorder(SchedulerPlugin):
     def _worker_event(kind: str, ws, t: float) -> dict:
         return {"kind": kind, "t": t, "worker": ws.address, "name": str(ws.name), "nthreads": ws.nthreads}
 
-    def _transition_row(self, rec: tuple) -> list:
-        """A transition as a compact row (see :func:`teachkit.record.events.transition_event`)."""
-        t, key, start, finish, stimulus, worker, kw = rec
-        extra: dict[str, Any] | None = None
-        if kw:
-            extra = {}
-            ws = self.scheduler.workers.get(worker) if self.scheduler is not None else None
-            delay = ws.time_delay if ws is not None else 0.0
-            if "thread" in kw and kw["thread"] is not None:
-                extra["thread"] = int(kw["thread"])
-            if kw.get("nbytes") is not None:
-                extra["nbytes"] = int(kw["nbytes"])
-            fetch = []
-            for ss in kw.get("startstops") or ():
-                if ss.get("action") == "compute":
-                    extra["compute"] = [ss["start"] + delay, ss["stop"] + delay]
-                elif ss.get("action") == "transfer":
-                    fetch.append({"from": ss.get("source"), "start": ss["start"] + delay, "stop": ss["stop"] + delay})
-            if fetch:
-                extra["fetch"] = fetch
-            if finish == "erred":
-                text = kw.get("exception_text") or ""
-                extra["error"] = str(text)[:2000]
-        name = self._names.get(key)
-        if name is None:
-            name = self._names[key] = key_str(key)
-        return [t, name, start, finish, stimulus or "", worker, extra]
-
     def drain(self) -> tuple[list[dict], list[list]]:
-        """Return and forget the events gathered so far: other events, and transitions as rows."""
+        """Return and forget the events gathered so far: other events, and transitions as rows.
+
+        A row is ``[t, key, start, finish, stimulus, worker, extra]`` (see
+        :func:`teachkit.record.events.transition_event`).
+        """
         # Hooks and drain both run on the scheduler's event loop: no lock needed.
-        transitions, self.transitions = self.transitions, []
+        cols, self._cols = self._cols, _columns()
         events, self.events = self.events, []
         rows = []
+        names = self._names
+        try:
+            transitions = zip(*cols)
+        except Exception as exc:  # the columns were broken: what they held is lost, the rest is kept
+            events.append({"kind": "warning", "t": time(), "where": "drain", "message": repr(exc)})
+            transitions = zip()
         with no_gc():
-            for rec in transitions or ():
+            for t, key, start, finish, stimulus, worker, extra in transitions:
                 try:
-                    rows.append(self._transition_row(rec))
+                    name = names.get(key)
+                    if name is None:
+                        name = names[key] = key_str(key)
+                    rows.append([t, name, start, finish, stimulus or "", worker, extra and _extra_fields(extra)])
                 except Exception as exc:
                     events.append({"kind": "warning", "t": time(), "where": "drain", "message": repr(exc)})
         return events, rows
+
+
+def _columns() -> tuple[list, ...]:
+    """Empty column lists: time, key, start, finish, stimulus, worker, extra."""
+    return [], [], [], [], [], [], []
+
+
+def _extra_fields(extra: tuple) -> dict[str, Any]:
+    """The fields only ``processing -> memory/erred`` carries, from :meth:`SchedulerRecorder._finished`."""
+    thread, nbytes, compute, fetch, error = extra
+    out: dict[str, Any] = {}
+    if thread is not None:
+        out["thread"] = int(thread)
+    if nbytes is not None:
+        out["nbytes"] = int(nbytes)
+    if compute:
+        out["compute"] = list(compute)
+    if fetch:
+        out["fetch"] = [{"from": source, "start": start, "stop": stop} for source, start, stop in fetch]
+    if error is not None:
+        out["error"] = error
+    return out
 
 
 @contextlib.contextmanager
