@@ -25,8 +25,10 @@ from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from teachkit.record.events import cause_of, key_index, key_str, transition_event  # noqa: F401 (cause_of re-exported)
 
 SCHEDULER_PLUGIN_NAME = "teachkit-recorder"
-#: Seconds between background encodings of the scheduler's events.
+#: Seconds between checks whether the scheduler's events can be encoded in the background.
 ENCODE_EVERY_S = 0.5
+#: While tasks run, events are left as they are unless this many transitions are waiting.
+MAX_WAITING = 200_000
 WORKER_PLUGIN_NAME = "teachkit-worker-recorder"
 
 def _guarded(where: str):
@@ -70,9 +72,8 @@ class SchedulerRecorder(SchedulerPlugin):
         self.scheduler = scheduler
         for ws in scheduler.workers.values():
             self.events.append(self._worker_event("worker-present", ws, time()))
-        # Encode events in small batches while the job runs, so that the end of
-        # the recording block has little left to do (it runs on one core while
-        # the workers are idle; during the job the cost is shared).
+        # Encode events in the background whenever the cluster is idle, so that
+        # the end of the recording block has little left to do.
         self._encoded: list[bytes] = []
         self._pc = PeriodicCallback(self._encode_pending, ENCODE_EVERY_S * 1000)
         self._pc.start()
@@ -82,6 +83,13 @@ class SchedulerRecorder(SchedulerPlugin):
             self._pc.stop()
             return
         try:
+            # While a job runs its workers keep every core busy and the scheduler's own
+            # time is on the job's critical path: encoding then would cost the job
+            # about twice what it costs when the cluster is idle (between jobs, or
+            # when the recording ends).
+            busy = any(ws.processing for ws in self.scheduler.workers.values())
+            if busy and len(self._cols[0]) < MAX_WAITING:
+                return
             events, rows = self.drain()
             if events or rows:
                 self._encoded.append(pack(events, rows))
@@ -127,19 +135,21 @@ class SchedulerRecorder(SchedulerPlugin):
     def _snapshot(self, scheduler, client, keys, tasks, annotations, job, t) -> None:
         """Store the submitted graph: the scheduler forgets tasks after the job."""
         snap = []
-        for key in tasks:
-            ts = scheduler.tasks.get(key)
-            if ts is None:
-                continue
-            snap.append(
-                {
-                    "key": key_str(key),
-                    "group": ts.group_key,
-                    "prefix": ts.prefix.name,
-                    "index": key_index(key),
-                    "deps": [key_str(d.key) for d in ts.dependencies],
-                }
-            )
+        name = self._name
+        with no_gc():
+            for key in tasks:
+                ts = scheduler.tasks.get(key)
+                if ts is None:
+                    continue
+                snap.append(
+                    {
+                        "key": name(key),
+                        "group": ts.group_key,
+                        "prefix": ts.prefix.name,
+                        "index": key_index(key),
+                        "deps": [name(d.key) for d in ts.dependencies],
+                    }
+                )
         span = self._span_name(scheduler, annotations, tasks)
         self.events.append(
             {
@@ -152,6 +162,13 @@ class SchedulerRecorder(SchedulerPlugin):
                 "tasks": snap,
             }
         )
+
+    def _name(self, key) -> str:
+        """``key_str(key)``, made once per key (a task changes state ~5 times)."""
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = key_str(key)
+        return name
 
     @staticmethod
     def _span_name(scheduler, annotations, tasks) -> list[str]:
@@ -257,7 +274,7 @@ class SchedulerRecorder(SchedulerPlugin):
         cols, self._cols = self._cols, _columns()
         events, self.events = self.events, []
         rows = []
-        names = self._names
+        name = self._name
         try:
             transitions = zip(*cols)
         except Exception as exc:  # the columns were broken: what they held is lost, the rest is kept
@@ -266,10 +283,7 @@ class SchedulerRecorder(SchedulerPlugin):
         with no_gc():
             for t, key, start, finish, stimulus, worker, extra in transitions:
                 try:
-                    name = names.get(key)
-                    if name is None:
-                        name = names[key] = key_str(key)
-                    rows.append([t, name, start, finish, stimulus or "", worker, extra and _extra_fields(extra)])
+                    rows.append([t, name(key), start, finish, stimulus or "", worker, extra and _extra_fields(extra)])
                 except Exception as exc:
                     events.append({"kind": "warning", "t": time(), "where": "drain", "message": repr(exc)})
         return events, rows

@@ -1,0 +1,60 @@
+"""The scheduler recorder's bookkeeping, without a cluster (fake scheduler state)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from teachkit.record.events import transition_event
+from teachkit.record.plugins import SCHEDULER_PLUGIN_NAME, SchedulerRecorder, pack, unpack
+
+
+def fake_scheduler(plugin, *, busy: bool):
+    worker = SimpleNamespace(address="tcp://127.0.0.1:1", processing={"x": 1} if busy else {}, time_delay=0.5)
+    task = SimpleNamespace(processing_on=worker)
+    return SimpleNamespace(
+        plugins={SCHEDULER_PLUGIN_NAME: plugin},
+        workers={worker.address: worker},
+        tasks={("chunk-1", 0): task},
+    )
+
+
+def recorder(busy: bool) -> SchedulerRecorder:
+    plugin = SchedulerRecorder()
+    plugin.scheduler = fake_scheduler(plugin, busy=busy)
+    plugin._encoded = []
+    key = ("chunk-1", 0)
+    plugin.transition(key, "waiting", "processing", stimulus_id="s-1")
+    plugin.transition(
+        key, "processing", "memory", stimulus_id="task-finished-2", worker="tcp://127.0.0.1:1", thread=7, nbytes=64,
+        startstops=[{"action": "transfer", "source": "tcp://127.0.0.1:2", "start": 1.0, "stop": 2.0},
+                    {"action": "compute", "start": 2.0, "stop": 3.0}],
+    )
+    return plugin
+
+
+def test_events_wait_while_tasks_run_and_are_encoded_when_the_cluster_is_idle():
+    busy = recorder(busy=True)
+    busy._encode_pending()
+    assert busy._encoded == [] and len(busy._cols[0]) == 2  # left for later: the job is running
+    idle = recorder(busy=False)
+    idle._encode_pending()
+    assert len(idle._encoded) == 1 and idle._cols[0] == []
+    assert [e["finish"] for e in unpack(idle._encoded)] == ["processing", "memory"]
+
+
+def test_a_finished_task_keeps_what_its_worker_reported_on_the_schedulers_clock():
+    plugin = recorder(busy=False)
+    events = unpack(plugin.drain_packed(final=True))
+    assert events[0] == {"kind": "tr", "t": events[0]["t"], "key": "chunk-1|0", "start": "waiting",
+                         "finish": "processing", "stimulus": "s-1", "worker": "tcp://127.0.0.1:1"}
+    done = events[1]
+    assert done["thread"] == 7 and done["nbytes"] == 64
+    assert done["compute"] == [2.5, 3.5]  # shifted by the worker's time_delay
+    assert done["fetch"] == [{"from": "tcp://127.0.0.1:2", "start": 1.5, "stop": 2.5}]
+
+
+def test_packed_frames_round_trip_plain_events_and_rows():
+    row = [1.0, "x|0", "processing", "erred", "s", "tcp://w", {"error": "boom"}]
+    out = unpack([pack([{"kind": "steal", "t": 0.5}], [row]), pack([], [])])
+    assert out == [{"kind": "steal", "t": 0.5}, transition_event(row)]
+    assert out[1]["error"] == "boom"
