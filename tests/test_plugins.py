@@ -32,14 +32,16 @@ def recorder(busy: bool) -> SchedulerRecorder:
     return plugin
 
 
-def test_events_wait_while_tasks_run_and_are_encoded_when_the_cluster_is_idle():
-    busy = recorder(busy=True)
-    busy._encode_pending()
-    assert busy._encoded == [] and len(busy._cols[0]) == 2  # left for later: the job is running
-    idle = recorder(busy=False)
-    idle._encode_pending()
-    assert len(idle._encoded) == 1 and idle._cols[0] == []
-    assert [e["finish"] for e in unpack(idle._encoded)] == ["processing", "memory"]
+def test_each_background_encoding_takes_what_gathered_since_the_last():
+    plugin = recorder(busy=True)
+    plugin._encode_pending()
+    assert len(plugin._encoded) == 1 and plugin._cols[0] == []
+    plugin.transition(("chunk-1", 0), "memory", "released", stimulus_id="s-3")
+    plugin._encode_pending()
+    assert len(plugin._encoded) == 2
+    chunks = plugin.drain_packed(final=True)  # the final drain hands over every frame, once
+    assert [e["finish"] for e in unpack(chunks)] == ["processing", "memory", "released"]
+    assert plugin._encoded == [] and plugin.drain_packed(final=True) == []
 
 
 def test_a_finished_task_keeps_what_its_worker_reported_on_the_schedulers_clock():

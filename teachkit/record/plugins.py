@@ -25,10 +25,8 @@ from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from teachkit.record.events import cause_of, key_index, key_str, transition_event  # noqa: F401 (cause_of re-exported)
 
 SCHEDULER_PLUGIN_NAME = "teachkit-recorder"
-#: Seconds between checks whether the scheduler's events can be encoded in the background.
+#: Seconds between background encodings of the scheduler's events.
 ENCODE_EVERY_S = 0.5
-#: While tasks run, events are left as they are unless this many transitions are waiting.
-MAX_WAITING = 200_000
 WORKER_PLUGIN_NAME = "teachkit-worker-recorder"
 
 def _guarded(where: str):
@@ -72,8 +70,8 @@ class SchedulerRecorder(SchedulerPlugin):
         self.scheduler = scheduler
         for ws in scheduler.workers.values():
             self.events.append(self._worker_event("worker-present", ws, time()))
-        # Encode events in the background whenever the cluster is idle, so that
-        # the end of the recording block has little left to do.
+        # Encode events in small batches while jobs run, so that the end of the
+        # recording block has little left to do.
         self._encoded: list[bytes] = []
         self._pc = PeriodicCallback(self._encode_pending, ENCODE_EVERY_S * 1000)
         self._pc.start()
@@ -83,13 +81,6 @@ class SchedulerRecorder(SchedulerPlugin):
             self._pc.stop()
             return
         try:
-            # While a job runs its workers keep every core busy and the scheduler's own
-            # time is on the job's critical path: encoding then would cost the job
-            # about twice what it costs when the cluster is idle (between jobs, or
-            # when the recording ends).
-            busy = any(ws.processing for ws in self.scheduler.workers.values())
-            if busy and len(self._cols[0]) < MAX_WAITING:
-                return
             events, rows = self.drain()
             if events or rows:
                 self._encoded.append(pack(events, rows))
