@@ -11,6 +11,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 from teachkit.model.recording import Recording
@@ -140,7 +141,6 @@ class _Session:
         self.offset = 0.0
         self.since = 0.0
         self.futures: list = []
-        self.released: tuple = ()
         self.plans: list[dict] = []
         self._original = None
 
@@ -167,7 +167,7 @@ class _Session:
     def drain(self, final: bool = False) -> list[dict]:
         """Pull the scheduler's new events (also used by the live view while jobs run)."""
         events = unpack(self.client.run_on_scheduler(drain_scheduler, final))
-        events.sort(key=_time_of)
+        events.sort(key=itemgetter("t"))
         self.rec._extend(events)
         return events
 
@@ -186,11 +186,14 @@ class _Session:
         # final drain waits for the scheduler to forget them (see ``drain_scheduler``).
         keys = {f.key for f in self.futures}
         self.futures = []
-        self.released = tuple(k for k in keys if client.refcount.get(k, 0) == 0)
+        released = tuple(k for k in keys if client.refcount.get(k, 0) == 0)
         gathered = list(self.plans)  # added in one go: the recording sorts its events once
         # The scheduler's and the workers' events are collected at the same time; the
         # final scheduler drain also removes the scheduler plugin.
-        scheduler_events, per_worker = client.sync(self._collect)
+        try:
+            scheduler_events, per_worker = client.sync(self._collect, released)
+        except Exception as exc:  # the client itself is gone: keep what the recording has
+            scheduler_events = per_worker = exc
         if isinstance(scheduler_events, BaseException):
             self.warn("drain scheduler", scheduler_events)
             with contextlib.suppress(Exception):
@@ -211,14 +214,14 @@ class _Session:
             client.unregister_worker_plugin(WORKER_PLUGIN_NAME)
         self.rec.meta["stopped"] = time.time() + self.offset
 
-    async def _collect(self) -> tuple:
+    async def _collect(self, released: tuple) -> tuple:
         """The scheduler's last events and every worker's, in one concurrent round trip."""
         import asyncio
 
         client = self.client
         return tuple(
             await asyncio.gather(
-                client._run_on_scheduler(drain_scheduler, True, self.released, client.id),
+                client._run_on_scheduler(drain_scheduler, True, released, client.id),
                 client._run(drain_worker, self.since, on_error="return"),
                 return_exceptions=True,
             )
@@ -253,10 +256,6 @@ class _Session:
             except AttributeError:
                 pass
             self._original = None
-
-
-def _time_of(event: dict) -> float:
-    return event["t"]
 
 
 def _plan_event(expr: Any, keys: Any, t: float) -> dict:
