@@ -8,8 +8,8 @@ from teachkit.record.events import transition_event
 from teachkit.record.plugins import SCHEDULER_PLUGIN_NAME, SchedulerRecorder, pack, unpack
 
 
-def fake_scheduler(plugin, *, busy: bool):
-    worker = SimpleNamespace(address="tcp://127.0.0.1:1", processing={"x": 1} if busy else {}, time_delay=0.5)
+def fake_scheduler(plugin):
+    worker = SimpleNamespace(address="tcp://127.0.0.1:1", time_delay=0.5)
     task = SimpleNamespace(processing_on=worker)
     return SimpleNamespace(
         plugins={SCHEDULER_PLUGIN_NAME: plugin},
@@ -18,9 +18,9 @@ def fake_scheduler(plugin, *, busy: bool):
     )
 
 
-def recorder(busy: bool) -> SchedulerRecorder:
+def recorder() -> SchedulerRecorder:
     plugin = SchedulerRecorder()
-    plugin.scheduler = fake_scheduler(plugin, busy=busy)
+    plugin.scheduler = fake_scheduler(plugin)
     plugin._encoded = []
     key = ("chunk-1", 0)
     plugin.transition(key, "waiting", "processing", stimulus_id="s-1")
@@ -33,7 +33,7 @@ def recorder(busy: bool) -> SchedulerRecorder:
 
 
 def test_each_background_encoding_takes_what_gathered_since_the_last():
-    plugin = recorder(busy=True)
+    plugin = recorder()
     plugin._encode_pending()
     assert len(plugin._encoded) == 1 and plugin._cols[0] == []
     plugin.transition(("chunk-1", 0), "memory", "released", stimulus_id="s-3")
@@ -45,7 +45,7 @@ def test_each_background_encoding_takes_what_gathered_since_the_last():
 
 
 def test_a_finished_task_keeps_what_its_worker_reported_on_the_schedulers_clock():
-    plugin = recorder(busy=False)
+    plugin = recorder()
     events = unpack(plugin.drain_packed(final=True))
     assert events[0] == {"kind": "tr", "t": events[0]["t"], "key": "chunk-1|0", "start": "waiting",
                          "finish": "processing", "stimulus": "s-1", "worker": "tcp://127.0.0.1:1"}
