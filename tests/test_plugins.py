@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from teachkit.record.events import transition_event
 from teachkit.record.plugins import SCHEDULER_PLUGIN_NAME, SchedulerRecorder, pack, unpack
 
 
@@ -55,8 +54,22 @@ def test_a_finished_task_keeps_what_its_worker_reported_on_the_schedulers_clock(
     assert done["fetch"] == [{"from": "tcp://127.0.0.1:2", "start": 1.5, "stop": 2.5}]
 
 
-def test_packed_frames_round_trip_plain_events_and_rows():
-    row = [1.0, "x|0", "processing", "erred", "s", "tcp://w", {"error": "boom"}]
-    out = unpack([pack([{"kind": "steal", "t": 0.5}], [row]), pack([], [])])
-    assert out == [{"kind": "steal", "t": 0.5}, transition_event(row)]
-    assert out[1]["error"] == "boom"
+def test_packed_frames_round_trip_plain_events_and_transition_columns():
+    keys = [("x", 0), "finalize-1", ("y", 1, 2), ("z", (3, 4))]  # tuple keys travel as arrays, come back as tuples
+    extra = (None, None, None, None, "ZeroDivisionError: boom")
+    columns = [[1.0] * 4, keys, ["processing"] * 4, ["erred"] * 4, ["s", None, "s", "s"], ["tcp://w"] * 4, [extra] * 4]
+    out = unpack([pack([{"kind": "steal", "t": 0.5}], columns), pack([], [])])
+    assert out[0] == {"kind": "steal", "t": 0.5}
+    assert [e["key"] for e in out[1:]] == ["x|0", "finalize-1", "y|1|2", "z|(3, 4)"]
+    assert out[1] == {"kind": "tr", "t": 1.0, "key": "x|0", "start": "processing", "finish": "erred", "stimulus": "s",
+                      "worker": "tcp://w", "error": "ZeroDivisionError: boom"}
+    assert out[2]["stimulus"] == ""
+
+
+def test_a_value_msgpack_does_not_know_travels_as_its_string():
+    class Odd:
+        def __str__(self):
+            return "odd"
+
+    out = unpack(pack([{"kind": "warning", "t": 0.0, "where": "x", "message": Odd()}]))
+    assert out == [{"kind": "warning", "t": 0.0, "where": "x", "message": "odd"}]

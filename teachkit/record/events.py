@@ -150,22 +150,50 @@ class WarningEvent(TypedDict):
     message: str
 
 
-def transition_event(row: list) -> TransitionEvent:
-    """Expand the scheduler's compact transition row into a :class:`TransitionEvent`.
+def transition_events(columns: tuple | list, names: dict | None = None) -> list[TransitionEvent]:
+    """Expand the scheduler's transition columns into :class:`TransitionEvent` dicts.
 
-    A row is ``[t, key, start, finish, stimulus, worker or None, extra or None]``,
-    where ``extra`` holds the fields only ``processing -> memory/erred`` carries.
+    The columns are ``time, key, start, finish, stimulus, worker, extra``, one
+    value per transition: keys as dask has them (turned into :func:`key_str`
+    here, once per key, cached in ``names``); ``worker`` is ``None`` or an
+    address; ``extra`` is ``None`` or, for ``processing -> memory/erred``, what
+    the worker reported: ``(thread, nbytes, (compute start, stop), ((from,
+    start, stop), ...) fetched, error text)``, already on the scheduler's clock.
 
-    >>> transition_event([1.5, "x|0", "waiting", "processing", "s-1", "tcp://w", None])["worker"]
-    'tcp://w'
+    >>> transition_events([[1.5], [("x", 0)], ["waiting"], ["processing"], ["s-1"], ["tcp://w"], [None]])[0]["key"]
+    'x|0'
     """
-    t, key, start, finish, stimulus, worker, extra = row
-    event: dict[str, Any] = {"kind": "tr", "t": t, "key": key, "start": start, "finish": finish, "stimulus": stimulus}
-    if worker:
-        event["worker"] = worker
-    if extra:
-        event.update(extra)
-    return event  # type: ignore[return-value]
+    names = {} if names is None else names
+    out: list = []
+    append = out.append
+    for t, key, start, finish, stimulus, worker, extra in zip(*columns):
+        name = names.get(key)
+        if name is None:
+            name = names[key] = key_str(key)
+        event = {"kind": "tr", "t": t, "key": name, "start": start, "finish": finish, "stimulus": stimulus or ""}
+        if worker:
+            event["worker"] = worker
+        if extra:
+            event.update(extra_fields(extra))
+        append(event)
+    return out
+
+
+def extra_fields(extra: tuple | list) -> dict[str, Any]:
+    """The fields only ``processing -> memory/erred`` carries, from the worker's report (see :func:`transition_events`)."""
+    thread, nbytes, compute, fetch, error = extra
+    out: dict[str, Any] = {}
+    if thread is not None:
+        out["thread"] = int(thread)
+    if nbytes is not None:
+        out["nbytes"] = int(nbytes)
+    if compute:
+        out["compute"] = list(compute)
+    if fetch:
+        out["fetch"] = [{"from": source, "start": start, "stop": stop} for source, start, stop in fetch]
+    if error is not None:
+        out["error"] = error
+    return out
 
 
 #: Stimulus prefixes that tell why a task left a worker.
