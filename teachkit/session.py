@@ -19,12 +19,10 @@ from teachkit.record.events import key_str
 from teachkit.record.plugins import (
     SCHEDULER_PLUGIN_NAME,
     WORKER_PLUGIN_NAME,
-    SchedulerRecorder,
-    WorkerRecorder,
     drain_scheduler,
-    drain_worker,
+    finish_recording,
     no_gc,
-    scheduler_status,
+    start_recording,
     unpack,
 )
 
@@ -150,23 +148,23 @@ class _Session:
     def start(self) -> None:
         client = self.client
         t_a = time.time()
-        t_s, running = client.run_on_scheduler(scheduler_status)
+        reply = client.run_on_scheduler(start_recording)  # one round trip registers both plugins
         t_b = time.time()
-        self.offset = t_s - (t_a + t_b) / 2  # client clock -> scheduler clock
-        self.since = t_s
-        self.rec.meta.update(t0=t_s, clock_offset_client=self.offset)
-        if running:
+        # The scheduler noted its clock on arrival and how long it then worked: the rest of
+        # the round trip is the two legs of the network, taken as equal.
+        latency = max(0.0, (t_b - t_a) - reply["took"]) / 2
+        self.offset = reply["t"] - (t_a + latency)  # client clock -> scheduler clock
+        self.since = reply["t"]
+        self.rec.meta.update(t0=reply["t"], clock_offset_client=self.offset)
+        if not reply["started"]:
             raise RecordError("A teachkit recording is already running on this cluster: end it before starting another.")
-        client.register_plugin(SchedulerRecorder(), name=SCHEDULER_PLUGIN_NAME)
-        try:
-            client.register_plugin(WorkerRecorder(), name=WORKER_PLUGIN_NAME)
-        except Exception as exc:  # P2P byte counts are a bonus, never a blocker
-            self.warn("worker plugin", exc)
+        if reply["worker_error"]:
+            self.warn("worker plugin", reply["worker_error"])
         self._hook_plans()
 
-    def drain(self, final: bool = False) -> list[dict]:
-        """Pull the scheduler's new events (also used by the live view while jobs run)."""
-        events = unpack(self.client.run_on_scheduler(drain_scheduler, final))
+    def drain(self) -> list[dict]:
+        """Pull the scheduler's new events (used by the live view while jobs run)."""
+        events = unpack(self.client.run_on_scheduler(drain_scheduler))
         events.sort(key=itemgetter("t"))
         self.rec._extend(events)
         return events
@@ -183,49 +181,31 @@ class _Session:
             except Exception as exc:
                 self.warn("waiting for persisted jobs", exc)
         # Let go of the jobs' futures: keys nobody else holds are released now, and the
-        # final drain waits for the scheduler to forget them (see ``drain_scheduler``).
+        # final drain waits for the scheduler to forget them (see ``finish_recording``).
         keys = {f.key for f in self.futures}
         self.futures = []
         released = tuple(k for k in keys if client.refcount.get(k, 0) == 0)
         gathered = list(self.plans)  # added in one go: the recording sorts its events once
-        # The scheduler's and the workers' events are collected at the same time; the
-        # final scheduler drain also removes the scheduler plugin.
         try:
-            scheduler_events, per_worker = client.sync(self._collect, released)
-        except Exception as exc:  # the client itself is gone: keep what the recording has
-            scheduler_events = per_worker = exc
-        if isinstance(scheduler_events, BaseException):
-            self.warn("drain scheduler", scheduler_events)
+            # One round trip: the scheduler's last events and every worker's; both plugins removed.
+            chunks, per_worker = client.run_on_scheduler(finish_recording, released, client.id, self.since)
+        except Exception as exc:  # e.g. the client itself is gone: keep what the recording has
+            self.warn("drain scheduler", exc)
             with contextlib.suppress(Exception):
                 client.unregister_scheduler_plugin(SCHEDULER_PLUGIN_NAME)
-        else:
-            gathered.extend(unpack(scheduler_events))
-        if isinstance(per_worker, BaseException):
-            self.warn("drain workers", per_worker)
-        else:
-            for worker, events in per_worker.items():
-                if isinstance(events, BaseException):
-                    self.warn(f"worker {worker}", events)
-                else:
-                    gathered.extend(unpack(events))
+            with contextlib.suppress(Exception):
+                client.unregister_worker_plugin(WORKER_PLUGIN_NAME)
+            chunks, per_worker = [], {}
+        for source, frames in [("scheduler", chunks), *per_worker.items()]:
+            try:
+                if isinstance(frames, str):  # the worker's error, as text
+                    raise RuntimeError(frames)
+                gathered.extend(unpack(frames))
+            except Exception as exc:
+                self.warn(source if source == "scheduler" else f"worker {source}", exc)
         with no_gc():
             self.rec._extend(gathered)
-        with contextlib.suppress(Exception):
-            client.unregister_worker_plugin(WORKER_PLUGIN_NAME)
         self.rec.meta["stopped"] = time.time() + self.offset
-
-    async def _collect(self, released: tuple) -> tuple:
-        """The scheduler's last events and every worker's, in one concurrent round trip."""
-        import asyncio
-
-        client = self.client
-        return tuple(
-            await asyncio.gather(
-                client._run_on_scheduler(drain_scheduler, True, released, client.id),
-                client._run(drain_worker, self.since, on_error="return"),
-                return_exceptions=True,
-            )
-        )
 
     # -- the client's plan of each job ------------------------------------------
     def _hook_plans(self) -> None:

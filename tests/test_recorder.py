@@ -63,6 +63,19 @@ def test_map_only_job(tk_cluster, df):
     assert rec.warnings == []
 
 
+def test_a_block_leaves_no_plugin_behind(tk_cluster, df):
+    client = tk_cluster.client
+    with teachkit.record(tk_cluster) as rec:
+        df.value.sum().compute()
+        on_workers = client.run(lambda dask_worker: sorted(dask_worker.plugins))
+        assert all("teachkit-worker-recorder" in names for names in on_workers.values())
+    assert rec.warnings == []
+    left = client.run_on_scheduler(lambda dask_scheduler: (sorted(dask_scheduler.plugins), sorted(dask_scheduler.worker_plugins)))
+    assert not any("teachkit-recorder" in name or "teachkit-worker-recorder" in name for names in left for name in names)
+    on_workers = client.run(lambda dask_worker: sorted(dask_worker.plugins))
+    assert not any("teachkit-worker-recorder" in names for names in on_workers.values())
+
+
 def test_groupby_with_shuffle_records_moves(tk_cluster):
     df = sales(rows=16_000, partitions=16)  # 16 partitions: dask picks split_out=2, a P2P shuffle
     with teachkit.record(tk_cluster) as rec:

@@ -150,49 +150,39 @@ class WarningEvent(TypedDict):
     message: str
 
 
-def transition_events(columns: tuple | list, names: dict | None = None) -> list[TransitionEvent]:
+def transition_events(columns: tuple | list, keys: list[str]) -> list[TransitionEvent]:
     """Expand the scheduler's transition columns into :class:`TransitionEvent` dicts.
 
     The columns are ``time, key, start, finish, stimulus, worker, extra``, one
-    value per transition: keys as dask has them (turned into :func:`key_str`
-    here, once per key, cached in ``names``); ``worker`` is ``None`` or an
-    address; ``extra`` is ``None`` or, for ``processing -> memory/erred``, what
-    the worker reported: ``(thread, nbytes, (compute start, stop), ((from,
-    start, stop), ...) fetched, error text)``, already on the scheduler's clock.
+    value per transition.  The key column holds positions in ``keys`` (the
+    frame's key table, already turned into :func:`key_str` form); ``worker`` is
+    ``None`` or an address; ``extra`` is ``None`` or, for ``processing ->
+    memory/erred``, what the worker reported: ``(thread, nbytes, (compute
+    start, stop), ((from, start, stop), ...) fetched, error text)``, already on
+    the scheduler's clock.
 
-    >>> transition_events([[1.5], [("x", 0)], ["waiting"], ["processing"], ["s-1"], ["tcp://w"], [None]])[0]["key"]
+    >>> transition_events([[1.5], [0], ["waiting"], ["processing"], ["s-1"], ["tcp://w"], [None]], ["x|0"])[0]["key"]
     'x|0'
     """
-    names = {} if names is None else names
     out: list = []
     append = out.append
-    for t, key, start, finish, stimulus, worker, extra in zip(*columns):
-        name = names.get(key)
-        if name is None:
-            name = names[key] = key_str(key)
-        event = {"kind": "tr", "t": t, "key": name, "start": start, "finish": finish, "stimulus": stimulus or ""}
-        if worker:
+    for t, code, start, finish, stimulus, worker, extra in zip(*columns):
+        event = {"kind": "tr", "t": t, "key": keys[code], "start": start, "finish": finish, "stimulus": stimulus or ""}
+        if worker is not None:
             event["worker"] = worker
-        if extra:
-            event.update(extra_fields(extra))
+        if extra is not None:  # what the worker reported with a finished task
+            thread, nbytes, compute, fetch, error = extra
+            if thread is not None:
+                event["thread"] = int(thread)
+            if nbytes is not None:
+                event["nbytes"] = int(nbytes)
+            if compute:
+                event["compute"] = list(compute)
+            if fetch:
+                event["fetch"] = [{"from": source, "start": a, "stop": b} for source, a, b in fetch]
+            if error is not None:
+                event["error"] = error
         append(event)
-    return out
-
-
-def extra_fields(extra: tuple | list) -> dict[str, Any]:
-    """The fields only ``processing -> memory/erred`` carries, from the worker's report (see :func:`transition_events`)."""
-    thread, nbytes, compute, fetch, error = extra
-    out: dict[str, Any] = {}
-    if thread is not None:
-        out["thread"] = int(thread)
-    if nbytes is not None:
-        out["nbytes"] = int(nbytes)
-    if compute:
-        out["compute"] = list(compute)
-    if fetch:
-        out["fetch"] = [{"from": source, "start": start, "stop": stop} for source, start, stop in fetch]
-    if error is not None:
-        out["error"] = error
     return out
 
 

@@ -302,14 +302,21 @@ def no_gc():
 def pack(events: list[dict], columns: list[list] | tuple = ()) -> bytes:
     """Events (and transition columns) as one msgpack frame: plain data, several times faster than JSON.
 
-    The columns are packed as they are, keys included (a tuple key becomes an
-    array, and comes back a tuple): no Python code runs per transition.  A value
-    msgpack does not know is packed as its ``str``.  Opaque bytes also travel
-    ~10x faster through dask's comms than thousands of small dicts (measured:
-    0.4 s -> 0.04 s for the seed job's events).
+    The columns are packed as they are, except that each key is sent once per
+    frame, in a table, and the key column holds positions in that table (a key
+    changes state ~5 times).  A tuple key becomes an array and comes back a
+    tuple.  A value msgpack does not know is packed as its ``str``.  Opaque
+    bytes also travel ~10x faster through dask's comms than thousands of small
+    dicts (measured: 0.4 s -> 0.04 s for the seed job's events).
     """
+    table: list = []
+    if columns and columns[0]:
+        ids: dict = {}
+        columns = list(columns)
+        columns[1] = [ids.setdefault(key, len(ids)) for key in columns[1]]
+        table = [list(ids), *columns]
     return msgpack.packb(
-        [msgpack.packb(events, use_bin_type=True, default=str), msgpack.packb(list(columns), use_bin_type=True, default=str)]
+        [msgpack.packb(events, use_bin_type=True, default=str), msgpack.packb(table, use_bin_type=True, default=str)]
     )
 
 
@@ -326,36 +333,115 @@ def unpack(chunks: bytes | list[bytes]) -> list[dict]:
             # use_list=False: tuple keys come back as tuples, as the scheduler had them
             columns = msgpack.unpackb(columns, raw=False, use_list=False)
             if columns:
-                out.extend(transition_events(columns, names))
+                table, *columns = columns
+                keys = []
+                for key in table:
+                    name = names.get(key)
+                    if name is None:
+                        name = names[key] = key_str(key)
+                    keys.append(name)
+                out.extend(transition_events(columns, keys))
     return out
 
 
-async def drain_scheduler(
-    final: bool = False, released: tuple = (), client_id: str | None = None, dask_scheduler=None
-) -> list[bytes]:
-    """``client.run_on_scheduler`` target: the recorder's new events, packed (see :func:`unpack`).
+async def start_recording(dask_scheduler=None) -> dict[str, Any]:
+    """``client.run_on_scheduler`` target: start a recording, in one round trip.
 
-    With ``final``, the recorder is also removed from the scheduler (one round trip,
-    not two).  ``released`` are keys the client has just let go of (a computed
-    job's results): the scheduler forgets them, and with them the job's whole
-    lineage, a few milliseconds later.  The final drain waits for that (at most
-    :data:`SETTLE_S`), so that every recording ends the same way, with the job's
-    clean-up in it, instead of racing it.
+    Registers the :class:`SchedulerRecorder` and, through the scheduler, the
+    :class:`WorkerRecorder` on every worker (and on workers that join later).
+    Returns the scheduler's clock when called (``"t"``) and the seconds spent
+    here (``"took"``), so that the client can put its clock on the scheduler's;
+    ``"started"`` is false when a recording already runs; ``"worker_error"``
+    says why the worker plugin could not be registered (P2P byte counts are a
+    bonus, never a blocker).
     """
+    t = time()
+    if SCHEDULER_PLUGIN_NAME in dask_scheduler.plugins:
+        return {"t": t, "took": time() - t, "started": False, "worker_error": None}
+    await dask_scheduler.register_scheduler_plugin(SchedulerRecorder(), name=SCHEDULER_PLUGIN_NAME, idempotent=False)
+    worker_error = None
+    try:
+        from distributed.protocol.pickle import dumps
+
+        responses = await dask_scheduler.register_worker_plugin(
+            None, dumps(WorkerRecorder()), name=WORKER_PLUGIN_NAME, idempotent=WorkerRecorder.idempotent
+        )
+        failed = {addr: r for addr, r in (responses or {}).items() if not (isinstance(r, dict) and r.get("status") == "OK")}
+        if failed:
+            addr, response = next(iter(failed.items()))
+            worker_error = f"{len(failed)} worker(s) could not load it, e.g. {addr}: {_error_text(response)}"
+    except Exception as exc:
+        worker_error = f"{type(exc).__name__}: {exc}"
+    return {"t": t, "took": time() - t, "started": True, "worker_error": worker_error}
+
+
+def drain_scheduler(dask_scheduler=None) -> list[bytes]:
+    """``client.run_on_scheduler`` target: the recorder's new events, packed (see :func:`unpack`)."""
     plugin = dask_scheduler.plugins.get(SCHEDULER_PLUGIN_NAME)
-    if plugin is None:
-        return []
-    if final and released:
+    return plugin.drain_packed() if plugin is not None else []
+
+
+async def finish_recording(
+    released: tuple = (), client_id: str | None = None, since: float = 0.0, dask_scheduler=None
+) -> tuple[list[bytes], dict[str, bytes | str]]:
+    """``client.run_on_scheduler`` target: end a recording, in one round trip.
+
+    Gathers every worker's fetches and P2P sends (see :func:`finish_worker`),
+    removes both plugins and returns the scheduler's last events, packed, and
+    the workers' (``{address: frame, or the error text}``).
+
+    ``released`` are keys the client has just let go of (a computed job's
+    results): the scheduler forgets them, and with them the job's whole
+    lineage, a few milliseconds later.  This waits for that (at most
+    :data:`SETTLE_S`), so that every recording ends the same way, with the
+    job's clean-up in it, instead of racing it.
+    """
+    # Workers that join from now on do not get the worker plugin; the running ones
+    # remove theirs as they hand over their events (one broadcast, not two).
+    dask_scheduler.worker_plugins.pop(WORKER_PLUGIN_NAME, None)
+    workers = asyncio.ensure_future(_drain_workers(dask_scheduler, since))
+    if released:
         deadline = time() + SETTLE_S
         while time() < deadline and _still_wanted(dask_scheduler, released, client_id):
             await asyncio.sleep(0.002)
-    chunks = plugin.drain_packed(final)
-    if final:
-        dask_scheduler.remove_plugin(name=SCHEDULER_PLUGIN_NAME)
-    return chunks
+    per_worker = await workers
+    plugin = dask_scheduler.plugins.get(SCHEDULER_PLUGIN_NAME)
+    if plugin is None:
+        return [], per_worker
+    chunks = plugin.drain_packed(final=True)
+    dask_scheduler.remove_plugin(name=SCHEDULER_PLUGIN_NAME)
+    return chunks, per_worker
 
 
-#: Longest wait, in seconds, for the scheduler to forget a finished job (see :func:`drain_scheduler`).
+async def _drain_workers(scheduler, since: float) -> dict[str, bytes | str]:
+    """Run :func:`finish_worker` on every worker, as ``Client.run`` does: ``{address: frame or error text}``."""
+    from distributed.protocol.pickle import dumps
+    from distributed.protocol.serialize import Serialized, deserialize
+
+    msg = {"op": "run", "function": dumps(finish_worker), "args": dumps((since,)), "wait": True, "kwargs": dumps({})}
+    responses = await scheduler.broadcast(msg=msg, on_error="return")
+    out: dict[str, bytes | str] = {}
+    for addr, response in responses.items():
+        if isinstance(response, dict) and response.get("status") == "OK":
+            result = response["result"]
+            if isinstance(result, Serialized):  # the scheduler does not unpack what workers send through it
+                result = deserialize(result.header, result.frames)
+            out[addr] = result if isinstance(result, bytes) else _error_text(result)
+        else:
+            out[addr] = _error_text(response)
+    return out
+
+
+def _error_text(response: Any) -> str:
+    """One line about a worker's failed reply (an exception, or dask's error message dict)."""
+    if isinstance(response, BaseException):
+        return f"{type(response).__name__}: {response}"
+    if isinstance(response, dict):
+        return str(response.get("exception_text") or response.get("exception") or response)
+    return str(response)
+
+
+#: Longest wait, in seconds, for the scheduler to forget a finished job (see :func:`finish_recording`).
 SETTLE_S = 1.0
 
 
@@ -368,17 +454,12 @@ def _still_wanted(scheduler, keys, client_id) -> bool:
     return False
 
 
-def scheduler_status(dask_scheduler=None) -> tuple[float, bool]:
-    """``client.run_on_scheduler`` target: the scheduler's clock, and whether a recording is running."""
-    return time(), SCHEDULER_PLUGIN_NAME in dask_scheduler.plugins
-
-
 class WorkerRecorder(WorkerPlugin):
     """Note each batch of bytes a worker sends in a P2P shuffle (outside the task graph).
 
     Wraps ``ShuffleRun.send`` in the worker's process while registered (restored
     on teardown).  Dependency fetches need no hook: the worker already keeps
-    ``transfer_incoming_log``, which :func:`drain_worker` reads.
+    ``transfer_incoming_log``, which :func:`finish_worker` reads.
     """
 
     name = WORKER_PLUGIN_NAME
@@ -440,8 +521,12 @@ def _shard_bytes(shard: Any) -> int:
         return 0
 
 
-def drain_worker(since: float, dask_worker=None) -> bytes:
-    """``client.run`` target: this worker's fetches and P2P sends since ``since``, packed (see :func:`unpack`)."""
+async def finish_worker(since: float, dask_worker=None) -> bytes:
+    """Run on each worker at the end of a recording: its fetches and P2P sends since ``since``, packed.
+
+    Also removes the :class:`WorkerRecorder` from this worker (the scheduler has
+    already stopped giving it to new workers).
+    """
     out: list[dict] = []
     me = dask_worker.address
     for item in list(dask_worker.transfer_incoming_log):
@@ -469,4 +554,5 @@ def drain_worker(since: float, dask_worker=None) -> bytes:
             for t, shuffle, source, dest, nbytes, parts in sends
             if t >= since
         )
+        await dask_worker.plugin_remove(WORKER_PLUGIN_NAME)  # logs, never raises
     return pack(out)
