@@ -59,17 +59,41 @@ def settle(client, timeout: float = 10.0) -> None:
     a recording block ends after it (its final drain waits for the clean-up, so that
     every recording ends the same way).  Each timed run therefore ends here, in
     both modes: the clean-up counts the same in both, and no run pays for the one
-    before.
+    before.  The wait happens on the scheduler, in one round trip, the way the
+    recorder's final drain waits: polling from the client would load the
+    scheduler with requests while it cleans up, and slow the plain runs only.
     """
+    client.run_on_scheduler(_forgotten_all, timeout)
+
+
+async def _forgotten_all(timeout: float, dask_scheduler=None) -> bool:
+    import asyncio
+
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if client.run_on_scheduler(_scheduler_tasks) == 0:
-            break
-        time.sleep(0.002)
+    while dask_scheduler.tasks and time.monotonic() < deadline:
+        await asyncio.sleep(0.002)
+    return not dask_scheduler.tasks
 
 
-def _scheduler_tasks(dask_scheduler=None) -> int:
-    return len(dask_scheduler.tasks)
+def timed_run(cluster, query, record: bool) -> tuple[float, object]:
+    """One timed run of ``query``, plain or recorded: (seconds, the recording or None).
+
+    Starts from a settled scheduler and a collected heap, and ends when the
+    scheduler has forgotten the job (see :func:`settle`).
+    """
+    import teachkit
+
+    settle(cluster.client)
+    gc.collect()
+    rec = None
+    t = time.perf_counter()
+    if record:
+        with teachkit.record(cluster) as rec:
+            query.compute()
+    else:
+        query.compute()
+    settle(cluster.client)
+    return time.perf_counter() - t, rec
 
 
 def main() -> None:
@@ -105,17 +129,11 @@ def main() -> None:
             for plan in plans:
                 query = queries[plan]
                 for mode in ("plain", "recorded") if i % 2 == 0 else ("recorded", "plain"):
-                    settle(cluster.client)
-                    gc.collect()
-                    t = time.perf_counter()
-                    if mode == "plain":
-                        query.compute()
-                    else:
-                        with teachkit.record(cluster) as rec:
-                            query.compute()
+                    recordings.pop(plan, None)  # free the last recording before the clock starts
+                    seconds, rec = timed_run(cluster, query, mode == "recorded")
+                    (plain if mode == "plain" else recorded)[plan].append(seconds)
+                    if rec is not None:
                         recordings[plan] = rec
-                    settle(cluster.client)
-                    (plain if mode == "plain" else recorded)[plan].append(time.perf_counter() - t)
             print(f"run {i + 1}: " + "; ".join(
                 f"{plan}: plain {plain[plan][-1]:.2f} s, recorded {recorded[plan][-1]:.2f} s" for plan in PLANS
             ), flush=True)
