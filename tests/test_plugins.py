@@ -34,7 +34,7 @@ def recorder() -> SchedulerRecorder:
 def test_each_background_encoding_takes_what_gathered_since_the_last():
     plugin = recorder()
     plugin._encode_pending()
-    assert len(plugin._encoded) == 1 and plugin._cols[0] == []
+    assert len(plugin._encoded) == 1 and plugin._flat == []
     plugin.transition(("chunk-1", 0), "memory", "released", stimulus_id="s-3")
     plugin._encode_pending()
     assert len(plugin._encoded) == 2

@@ -137,7 +137,7 @@ def test_recorder_failure_never_breaks_the_job(tk_cluster, df):
     with teachkit.record(tk_cluster) as rec:
         plugin = scheduler.plugins["teachkit-recorder"]
         plugin._snapshot = broken_snapshot
-        plugin._cols = None  # every transition hook now fails too
+        plugin._flat = None  # every transition hook now fails too
         total = df.value.sum().compute()
     assert total == pytest.approx(sales_pandas(ROWS, PARTS).value.sum())
     assert any("injected recorder failure" in w for w in rec.warnings)

@@ -64,7 +64,7 @@ class SchedulerRecorder(SchedulerPlugin):
     def __init__(self) -> None:
         self.scheduler: Any = None
         self.events: list[dict] = []
-        self._cols = _columns()
+        self._flat: list = []  # 7 values per transition, see transition()
         self.jobs = 0
         self._names: dict = {}  # key -> key_str(key): each key changes state ~5 times
 
@@ -181,27 +181,20 @@ class SchedulerRecorder(SchedulerPlugin):
         return []
 
     def transition(self, key, start, finish, *args, stimulus_id=None, **kwargs):
-        # Hot path: a few appends of plain values to column lists.  Columns add no
-        # objects for Python's garbage collector to track (tuples or dicts per
-        # transition did, and the collections they set off were most of what
-        # recording cost).
+        # Hot path: one extend of a flat list with plain values (time, key, start, finish,
+        # stimulus, worker, extra).  A flat list adds no objects for Python's garbage
+        # collector to track (a tuple or dict kept per transition did, and the collections
+        # they set off were most of what recording cost) and touches one buffer, not seven.
         try:
-            times, keys, starts, finishes, stimuli, workers, extras = self._cols
             if finish == "processing":
                 ws = self.scheduler.tasks[key].processing_on
-                worker, extra = (ws.address if ws else None), None
-            elif start == "processing" and finish in ("memory", "erred"):
+                self._flat.extend((time(), key, start, finish, stimulus_id, ws.address if ws else None, None))
+            elif start == "processing" and (finish == "memory" or finish == "erred"):
                 worker = kwargs.get("worker")
                 extra = self._finished(worker, finish, kwargs)
+                self._flat.extend((time(), key, start, finish, stimulus_id, worker, extra))
             else:
-                worker = extra = None
-            times.append(time())
-            keys.append(key)
-            starts.append(start)
-            finishes.append(finish)
-            stimuli.append(stimulus_id)
-            workers.append(worker)
-            extras.append(extra)
+                self._flat.extend((time(), key, start, finish, stimulus_id, None, None))
         except Exception as exc:
             self._warn("transition", exc)
 
@@ -268,18 +261,17 @@ class SchedulerRecorder(SchedulerPlugin):
         turns them into event dicts (see :func:`teachkit.record.events.transition_events`).
         """
         # Hooks and drain both run on the scheduler's event loop: no lock needed.
-        cols, self._cols = self._cols, _columns()
+        flat, self._flat = self._flat, []
         events, self.events = self.events, []
-        if not isinstance(cols, (list, tuple)) or len(cols) != 7 or len({len(c) for c in cols}) != 1:
-            # the columns were broken: what they held is lost, the rest is kept
-            events.append({"kind": "warning", "t": time(), "where": "drain", "message": "the event columns were broken: their events are lost"})
-            cols = _columns()
+        try:
+            if len(flat) % 7:
+                raise ValueError(f"{len(flat)} values")
+            cols = [flat[i::7] for i in range(7)]
+        except Exception:  # the list was broken: what it held is lost, the rest is kept
+            message = "the list of state changes was broken: they are lost"
+            events.append({"kind": "warning", "t": time(), "where": "drain", "message": message})
+            cols = [[] for _ in range(7)]
         return events, cols
-
-
-def _columns() -> tuple[list, ...]:
-    """Empty column lists: time, key, start, finish, stimulus, worker, extra."""
-    return [], [], [], [], [], [], []
 
 
 @contextlib.contextmanager
