@@ -20,7 +20,6 @@ def fake_scheduler(plugin):
 def recorder() -> SchedulerRecorder:
     plugin = SchedulerRecorder()
     plugin.scheduler = fake_scheduler(plugin)
-    plugin._encoded = []
     key = ("chunk-1", 0)
     plugin.transition(key, "waiting", "processing", stimulus_id="s-1")
     plugin.transition(
@@ -73,3 +72,15 @@ def test_a_value_msgpack_does_not_know_travels_as_its_string():
 
     out = unpack(pack([{"kind": "warning", "t": 0.0, "where": "x", "message": Odd()}]))
     assert out == [{"kind": "warning", "t": 0.0, "where": "x", "message": "odd"}]
+
+
+def test_a_graph_snapshot_is_packed_at_once():
+    plugin = SchedulerRecorder()
+    dep = SimpleNamespace(key=("read-1", 0))
+    task = SimpleNamespace(group_key="chunk-1", prefix=SimpleNamespace(name="chunk"), dependencies=[dep])
+    scheduler = SimpleNamespace(tasks={("chunk-1", 0): task}, extensions={})
+    plugin._snapshot(scheduler, "client-1", [("chunk-1", 0)], [("chunk-1", 0)], {}, 0, 1.0)
+    assert plugin.events == [] and len(plugin._encoded) == 1  # no dicts left alive on the scheduler
+    (graph,) = unpack(plugin.drain_packed(final=True))
+    assert graph["kind"] == "graph" and graph["keys"] == ["chunk-1|0"]
+    assert graph["tasks"] == [{"key": "chunk-1|0", "group": "chunk-1", "prefix": "chunk", "index": 0, "deps": ["read-1|0"]}]

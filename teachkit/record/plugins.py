@@ -65,6 +65,7 @@ class SchedulerRecorder(SchedulerPlugin):
         self.scheduler: Any = None
         self.events: list[dict] = []
         self._flat: list = []  # 7 values per transition, see transition()
+        self._encoded: list[bytes] = []  # packed frames not yet collected
         self.jobs = 0
         self._names: dict = {}  # key -> key_str(key): each key changes state ~5 times
 
@@ -77,7 +78,6 @@ class SchedulerRecorder(SchedulerPlugin):
             self.events.append(self._worker_event("worker-present", ws, time()))
         # Encode events in small batches while jobs run, so that the end of the
         # recording block has little left to do.
-        self._encoded: list[bytes] = []
         self._pc = PeriodicCallback(self._encode_pending, ENCODE_EVERY_S * 1000)
         self._pc.start()
 
@@ -94,7 +94,7 @@ class SchedulerRecorder(SchedulerPlugin):
 
     def drain_packed(self, final: bool = False) -> list[bytes]:
         """All events not yet collected, as packed chunks (``final`` stops the background encoding)."""
-        chunks, self._encoded = getattr(self, "_encoded", []), []
+        chunks, self._encoded = self._encoded, []
         events, cols = self.drain()
         if events or cols[0]:
             chunks.append(pack(events, cols))
@@ -129,10 +129,17 @@ class SchedulerRecorder(SchedulerPlugin):
         self._snapshot(scheduler, client, keys, tasks, annotations, job, t)
 
     def _snapshot(self, scheduler, client, keys, tasks, annotations, job, t) -> None:
-        """Store the submitted graph: the scheduler forgets tasks after the job."""
-        snap = []
+        """Store the submitted graph (the scheduler forgets tasks after the job), packed at once.
+
+        Packed here, the thousands of small dicts and lists of a graph die before the
+        garbage collector ever sees them; kept until the next background encoding,
+        they lived long enough to be promoted to its oldest generation and bring its
+        next full collection (~60 ms in a scheduler's process) closer.
+        """
+        span = self._span_name(scheduler, annotations, tasks)
         name = self._name
         with no_gc():
+            snap = []
             for key in tasks:
                 ts = scheduler.tasks.get(key)
                 if ts is None:
@@ -146,9 +153,7 @@ class SchedulerRecorder(SchedulerPlugin):
                         "deps": [name(d.key) for d in ts.dependencies],
                     }
                 )
-        span = self._span_name(scheduler, annotations, tasks)
-        self.events.append(
-            {
+            event = {
                 "kind": "graph",
                 "t": t,
                 "job": job,
@@ -157,7 +162,8 @@ class SchedulerRecorder(SchedulerPlugin):
                 "span": span,
                 "tasks": snap,
             }
-        )
+            self._encoded.append(pack([event]))
+            del snap, event
 
     def _name(self, key) -> str:
         """``key_str(key)``, made once per key (a task changes state ~5 times)."""
