@@ -83,4 +83,5 @@ def test_a_graph_snapshot_is_packed_at_once():
     assert plugin.events == [] and len(plugin._encoded) == 1  # no dicts left alive on the scheduler
     (graph,) = unpack(plugin.drain_packed(final=True))
     assert graph["kind"] == "graph" and graph["keys"] == ["chunk-1|0"]
-    assert graph["tasks"] == [{"key": "chunk-1|0", "group": "chunk-1", "prefix": "chunk", "index": 0, "deps": ["read-1|0"]}]
+    task = {"key": "chunk-1|0", "group": "chunk-1", "prefix": "chunk", "index": 0, "deps": ["read-1|0"]}
+    assert graph["tasks"] == [task]

@@ -70,8 +70,8 @@ def test_a_block_leaves_no_plugin_behind(tk_cluster, df):
         on_workers = client.run(lambda dask_worker: sorted(dask_worker.plugins))
         assert all("teachkit-worker-recorder" in names for names in on_workers.values())
     assert rec.warnings == []
-    left = client.run_on_scheduler(lambda dask_scheduler: (sorted(dask_scheduler.plugins), sorted(dask_scheduler.worker_plugins)))
-    assert not any("teachkit-recorder" in name or "teachkit-worker-recorder" in name for names in left for name in names)
+    left = client.run_on_scheduler(lambda dask_scheduler: [*dask_scheduler.plugins, *dask_scheduler.worker_plugins])
+    assert "teachkit-recorder" not in left and "teachkit-worker-recorder" not in left
     on_workers = client.run(lambda dask_worker: sorted(dask_worker.plugins))
     assert not any("teachkit-worker-recorder" in names for names in on_workers.values())
 

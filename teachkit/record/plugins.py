@@ -364,7 +364,9 @@ async def start_recording(dask_scheduler=None) -> dict[str, Any]:
         responses = await dask_scheduler.register_worker_plugin(
             None, dumps(WorkerRecorder()), name=WORKER_PLUGIN_NAME, idempotent=WorkerRecorder.idempotent
         )
-        failed = {addr: r for addr, r in (responses or {}).items() if not (isinstance(r, dict) and r.get("status") == "OK")}
+        failed = {
+            addr: r for addr, r in (responses or {}).items() if not (isinstance(r, dict) and r.get("status") == "OK")
+        }
         if failed:
             addr, response = next(iter(failed.items()))
             worker_error = f"{len(failed)} worker(s) could not load it, e.g. {addr}: {_error_text(response)}"
