@@ -263,8 +263,9 @@ class SchedulerRecorder(SchedulerPlugin):
         """Return and forget the events gathered so far: other events, and the transition columns.
 
         The columns (time, key, start, finish, stimulus, worker, extra) go out as
-        they are: :func:`pack` encodes them without a Python loop, and the client
-        turns them into event dicts (see :func:`teachkit.record.events.transition_events`).
+        they are: :func:`pack` only swaps keys for positions in a key table, and
+        the client turns them into event dicts (see
+        :func:`teachkit.record.events.transition_events`).
         """
         # Hooks and drain both run on the scheduler's event loop: no lock needed.
         flat, self._flat = self._flat, []
