@@ -20,6 +20,7 @@ a real cluster they correct for skewed clocks to within a heartbeat's latency.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
 #: Bumped whenever the meaning or shape of an event changes.
@@ -221,6 +222,24 @@ def key_str(key: Any) -> str:
             return f"{key[0]}|{key[1]}"
         return "|".join(map(str, key))
     return str(key)
+
+
+def key_namer() -> Callable[[Any], str]:
+    """A :func:`key_str` that makes each key's string once (keys repeat: as dependencies, in state changes).
+
+    >>> name = key_namer()
+    >>> name(("chunk-ab12", 3)) is name(("chunk-ab12", 3))
+    True
+    """
+    names: dict = {}
+
+    def name(key: Any) -> str:
+        text = names.get(key)
+        if text is None:
+            text = names[key] = key_str(key)
+        return text
+
+    return name
 
 
 def key_index(key: Any) -> int | None:

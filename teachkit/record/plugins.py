@@ -1,10 +1,12 @@
 """Scheduler- and worker-side plugins that only append plain events.
 
 Like ``distributed.diagnostics.task_stream.TaskStreamPlugin``, these plugins
-perform no analysis and no drawing: each hook appends a small tuple or dict to
-a list and returns.  The client pulls the events back with
-``client.run_on_scheduler`` / ``client.run`` (see :mod:`teachkit.session`), so
-nothing assumes that the scheduler lives in the notebook's process.
+perform no analysis and no drawing: each hook appends plain values to a list
+and returns.  The client starts and ends a recording with one
+``client.run_on_scheduler`` call each (:func:`start_recording`,
+:func:`finish_recording`; see :mod:`teachkit.session`), and the events travel
+back as msgpack frames, so nothing assumes that the scheduler lives in the
+notebook's process.
 
 Every hook is wrapped so that an error inside the recorder is stored as a
 ``warning`` event and never reaches the user's job.
@@ -25,6 +27,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from teachkit.record.events import (  # noqa: F401 (cause_of re-exported)
     cause_of,
     key_index,
+    key_namer,
     key_str,
     transition_events,
 )
@@ -54,8 +57,9 @@ def _guarded(where: str):
 class SchedulerRecorder(SchedulerPlugin):
     """Record graph submissions, task transitions, workers and steals.
 
-    Transitions are stored as tuples in the hot path (a few microseconds per
-    call) and turned into event dicts only when drained.
+    Transitions are kept as plain values in one flat list in the hot path,
+    packed into frames in the background (:func:`pack`) and turned into event
+    dicts only by the client (:func:`unpack`).
     """
 
     name = SCHEDULER_PLUGIN_NAME
@@ -67,7 +71,7 @@ class SchedulerRecorder(SchedulerPlugin):
         self._flat: list = []  # 7 values per transition, see transition()
         self._encoded: list[bytes] = []  # packed frames not yet collected
         self.jobs = 0
-        self._names: dict = {}  # key -> key_str(key): each key changes state ~5 times
+        self._pc: Any = None  # the background encoding, from start()
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self, scheduler) -> None:
@@ -86,19 +90,21 @@ class SchedulerRecorder(SchedulerPlugin):
             self._pc.stop()
             return
         try:
-            events, cols = self.drain()
-            if events or cols[0]:
-                self._encoded.append(pack(events, cols))
+            self._pack_new()
         except Exception as exc:
             self._warn("encode", exc)
 
-    def drain_packed(self, final: bool = False) -> list[bytes]:
-        """All events not yet collected, as packed chunks (``final`` stops the background encoding)."""
-        chunks, self._encoded = self._encoded, []
+    def _pack_new(self) -> None:
+        """Pack the events gathered since the last packing into one more frame."""
         events, cols = self.drain()
         if events or cols[0]:
-            chunks.append(pack(events, cols))
-        if final and getattr(self, "_pc", None) is not None:
+            self._encoded.append(pack(events, cols))
+
+    def drain_packed(self, final: bool = False) -> list[bytes]:
+        """All events not yet collected, as packed frames (``final`` stops the background encoding)."""
+        self._pack_new()
+        chunks, self._encoded = self._encoded, []
+        if final and self._pc is not None:
             self._pc.stop()
         return chunks
 
@@ -137,7 +143,7 @@ class SchedulerRecorder(SchedulerPlugin):
         next full collection (~60 ms in a scheduler's process) closer.
         """
         span = self._span_name(scheduler, annotations, tasks)
-        name = self._name
+        name = key_namer()
         with no_gc():
             snap = []
             for key in tasks:
@@ -164,13 +170,6 @@ class SchedulerRecorder(SchedulerPlugin):
             }
             self._encoded.append(pack([event]))
             del snap, event
-
-    def _name(self, key) -> str:
-        """``key_str(key)``, made once per key (a task changes state ~5 times)."""
-        name = self._names.get(key)
-        if name is None:
-            name = self._names[key] = key_str(key)
-        return name
 
     @staticmethod
     def _span_name(scheduler, annotations, tasks) -> list[str]:
@@ -324,7 +323,7 @@ def unpack(chunks: bytes | list[bytes]) -> list[dict]:
     if isinstance(chunks, (bytes, bytearray, memoryview)):
         chunks = [chunks]
     out: list[dict] = []
-    names: dict = {}  # key -> key_str(key), shared by the frames
+    name = key_namer()  # shared by the frames
     with no_gc():
         for chunk in chunks:
             events, columns = msgpack.unpackb(chunk)
@@ -333,13 +332,7 @@ def unpack(chunks: bytes | list[bytes]) -> list[dict]:
             columns = msgpack.unpackb(columns, raw=False, use_list=False)
             if columns:
                 table, *columns = columns
-                keys = []
-                for key in table:
-                    name = names.get(key)
-                    if name is None:
-                        name = names[key] = key_str(key)
-                    keys.append(name)
-                out.extend(transition_events(columns, keys))
+                out.extend(transition_events(columns, [name(key) for key in table]))
     return out
 
 
