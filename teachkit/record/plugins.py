@@ -280,6 +280,19 @@ class SchedulerRecorder(SchedulerPlugin):
         return events, cols
 
 
+def note_event(scheduler: Any, event: dict) -> bool:
+    """Add one plain event to the recording running on ``scheduler`` (scheduler side; e.g. a fault).
+
+    For code that runs inside the scheduler, such as :mod:`teachkit.faults`'
+    trigger.  Returns ``False`` when no recording runs.
+    """
+    recorder = scheduler.plugins.get(SCHEDULER_PLUGIN_NAME)
+    if recorder is None:
+        return False
+    recorder.events.append(dict(event))
+    return True
+
+
 @contextlib.contextmanager
 def no_gc():
     """Pause Python's cyclic garbage collector while building thousands of small objects.
