@@ -6,12 +6,29 @@ In a solution notebook, the lines between ``# BEGIN SOLUTION`` and
 literal Ellipsis, so the exercise runs and its check says "not answered yet".
 Markdown cells whose source starts with ``<!-- solution -->`` are dropped.
 
+Questions and grading metadata
+------------------------------
+A code cell that calls a check (a line starting ``check_...(``) is a
+**question's check cell**; it must not hold a solution.  The cells with
+solutions before it (since the previous check cell) are that question's answer
+cells.  Questions are numbered ``q1, q2, ...`` in order; a check cell's
+metadata ``{"teachkit": {"question": "...", "points": 2}}`` overrides the id or
+the points (default 1).  Every generated cell carries the metadata nbgrader
+expects (``metadata.nbgrader``, schema version 3): answer cells
+``solution: true``, check cells ``grade: true, locked: true, points``, and
+check cells also ``editable: false, deletable: false`` (JupyterLab keeps a
+learner from changing or deleting them).  ``teachkit grade`` reads the same
+metadata.  ``--nbgrader-source DIR`` also writes the solutions, with that
+metadata and their answers, as nbgrader's source folder
+(``DIR/source/<name>/<name>.ipynb``); see ``docs/grading.md``.
+
 Run ``.venv/bin/python tools/make_exercises.py`` after editing a solution;
-``tests/test_exercises.py`` fails when ``exercises/`` is out of date.
+``tests/test_notebooks.py`` fails when ``exercises/`` is out of date.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -21,6 +38,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 _ASSIGN = re.compile(r"^(\s*)([A-Za-z_][A-Za-z_0-9]*)\s*=")
+CHECK_CALL = re.compile(r"^\s*check_\w+\(", re.M)  # a check's call at the start of a line
 
 
 def strip_solution(source: str) -> str:
@@ -58,9 +76,50 @@ def strip_solution(source: str) -> str:
     return "\n".join(out)
 
 
+def _nbgrader(grade_id: str, *, solution: bool, grade: bool, points: float | None = None) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": grade, "schema_version": 3, "solution": solution,
+            "task": False}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def tag_questions(nb: nbformat.NotebookNode, exercise: bool) -> nbformat.NotebookNode:
+    """Give every answer and check cell its grading metadata (see the module docstring); returns ``nb``.
+
+    Raises ``ValueError`` when a check cell also holds a solution.
+    """
+    answers: list = []
+    number = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.metadata.pop("nbgrader", None)
+        has_solution = any(line.strip() == BEGIN for line in cell.source.splitlines())
+        if CHECK_CALL.search(cell.source):
+            if has_solution:
+                raise ValueError("a check cell also holds a solution: put the check call in a cell of its own "
+                                 f"after the answer cell:\n{cell.source[:200]}")
+            number += 1
+            own = cell.metadata.get("teachkit", {})
+            qid = str(own.get("question", f"q{number}"))
+            cell.metadata["nbgrader"] = _nbgrader(qid, solution=False, grade=True, points=own.get("points", 1))
+            if exercise:
+                cell.metadata.update(editable=False, deletable=False)
+            for i, answer in enumerate(answers):
+                answer.metadata["nbgrader"] = _nbgrader(f"{qid}-answer" + (f"-{i + 1}" if i else ""),
+                                                        solution=True, grade=False)
+            answers = []
+        elif has_solution:
+            answers.append(cell)
+    if answers:
+        raise ValueError("a solution cell comes after the last check cell: every answer needs a check cell after it")
+    return nb
+
+
 def make_exercise(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Return the exercise notebook for one solution notebook (outputs cleared)."""
-    nb = nbformat.from_dict(solution)
+    """Return the exercise notebook for one solution notebook (outputs cleared, grading metadata added)."""
+    nb = tag_questions(nbformat.from_dict(solution), exercise=True)
     cells = []
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("<!-- solution -->"):
@@ -73,6 +132,15 @@ def make_exercise(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def nbgrader_source(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The solution notebook as nbgrader's source version: answers kept, grading metadata added."""
+    nb = tag_questions(nbformat.from_dict(solution), exercise=False)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
 def expected_exercises() -> dict[Path, str]:
     """Exercise path -> notebook text that ``make_exercises`` would write."""
     out = {}
@@ -82,10 +150,20 @@ def expected_exercises() -> dict[Path, str]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate exercises/ from solutions/.")
+    parser.add_argument("--nbgrader-source", metavar="DIR",
+                        help="also write nbgrader's source folder: DIR/source/<name>/<name>.ipynb")
+    args = parser.parse_args(argv)
     for path, text in expected_exercises().items():
         path.write_text(text)
         print(f"wrote {path.relative_to(ROOT)}")
+    if args.nbgrader_source:
+        for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+            out = Path(args.nbgrader_source) / "source" / path.stem / path.name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nbgrader_source(nbformat.read(path, as_version=4)), out)
+            print(f"wrote {out}")
     return 0
 
 
