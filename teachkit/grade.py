@@ -26,6 +26,7 @@ total, notes``.  Cell numbers in notes count every cell from the top, from 1.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import shutil
@@ -95,20 +96,28 @@ def _grade_id(cell: Any) -> str | None:
 def prepare(submission: Any, exercise: Any | None) -> tuple[Any, list[Question], set[str]]:
     """The notebook to run, its questions, and the ids whose check cell the learner deleted.
 
-    With an exercise, each check cell of the submission gets the exercise's
-    source back; without one, the submission's own check cells are used.
+    With an exercise, each check cell of the submission (matched by
+    ``grade_id``, else by its unchanged source) gets the exercise's source
+    back; without one, the submission's own check cells are used.
     """
     nb = nbformat.from_dict(submission)
     if exercise is None:
         return nb, questions_in(nb), set()
     questions = questions_in(exercise)
-    sources = {_grade_id(c): c.source for c in exercise.cells if _grade_id(c)}
+    checks = {_grade_id(c): c for c in exercise.cells if _grade_id(c)}
     present = set()
     for cell in nb.cells:
         gid = _grade_id(cell)
-        if cell.cell_type == "code" and gid in sources:
-            cell.source = sources[gid]
+        if cell.cell_type == "code" and gid in checks:
+            cell.source = checks[gid].source
             present.add(gid)
+    # A copy that lost its cell metadata (e.g. cells pasted into a new notebook): match unchanged check cells by source.
+    for gid in [g for g in checks if g not in present]:
+        for cell in nb.cells:
+            if cell.cell_type == "code" and _grade_id(cell) is None and cell.source.strip() == checks[gid].source.strip():
+                cell.metadata["nbgrader"] = dict(checks[gid].metadata["nbgrader"])
+                present.add(gid)
+                break
     return nb, questions, {q.id for q in questions} - present
 
 
@@ -126,16 +135,19 @@ _LOCK = threading.Lock()
 
 
 def run_notebook(nb: Any, timeout: float, kernel: str = "python3") -> Run:
-    """Execute ``nb`` in place on a fresh kernel, in a temporary folder, within ``timeout`` seconds in all."""
+    """Execute ``nb`` in place on a fresh kernel, in a temporary folder, within ``timeout`` seconds in all.
+
+    The seconds count from the kernel's start (which may take up to 120 s more on a busy machine).
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    run, state = Run(), {"cell": 0, "pgid": None, "pids": set()}
-    deadline = time.monotonic() + timeout
+    run, state = Run(), {"cell": 0, "pgid": None, "pids": set(), "deadline": time.monotonic() + timeout}
     workdir = tempfile.mkdtemp(prefix="teachkit-grade-")
     env = {k: v for k, v in os.environ.items() if k != "TEACHKIT_CHECKS"}
 
     def started(**_: Any) -> None:
+        state["deadline"] = time.monotonic() + timeout  # the limit counts from the kernel's start
         prov = getattr(client.km, "provisioner", None)
         state["pgid"] = getattr(prov, "pgid", None)
         state["pids"].add(getattr(prov, "pid", None))
@@ -147,12 +159,12 @@ def run_notebook(nb: Any, timeout: float, kernel: str = "python3") -> Run:
         state["pids"] |= _descendants(state["pids"])
 
     client = NotebookClient(
-        nb, timeout=None, timeout_func=lambda cell: max(1, int(deadline - time.monotonic() + 0.999)),
-        startup_timeout=max(10, min(120, int(timeout))), kernel_name=kernel, allow_errors=True,
+        nb, timeout=None, timeout_func=lambda cell: max(1, int(state["deadline"] - time.monotonic() + 0.999)),
+        startup_timeout=120, kernel_name=kernel, allow_errors=True,
         interrupt_on_timeout=False, shutdown_kernel="immediate", record_timing=False,
         resources={"metadata": {"path": workdir}}, on_notebook_start=started, on_cell_execute=cell_starts)
     try:
-        client.execute(env=env)
+        asyncio.run(client.async_execute(env=env))  # a loop of its own, closed after (one per grading thread)
     except CellTimeoutError:
         run.stopped = (state["cell"], "timed out")
     except DeadKernelError:
@@ -315,7 +327,7 @@ def grade(submissions: str | os.PathLike, out: str | os.PathLike = "grades.csv",
     jobs : int
         Notebooks graded at the same time (each on its own kernel).
     timeout : float
-        Seconds one notebook may run in all, kernel start excluded.
+        Seconds one notebook may run in all, from its kernel's start.
     exercises : path, optional
         Folder of the exercise notebooks (default: the repository's ``exercises/``).
     kernel : str
