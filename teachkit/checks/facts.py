@@ -145,7 +145,14 @@ def dead_workers(job: Job) -> list[str]:
 
 
 def peak_running(job: Job) -> int:
-    """Most Spark-style tasks running at the same moment (a task runs while one of its Dask tasks computes)."""
+    """Most Spark-style tasks running at the same moment.
+
+    A task runs while one of its Dask tasks computes, and one task slot (a
+    worker thread) runs one at a time: at each moment the count is the smaller
+    of the tasks running and the slots busy, so the few milliseconds by which
+    recorded start and stop times of one slot's back-to-back tasks can overlap
+    never count twice.
+    """
     owner = {k: (t.stage, t.partition) for t in job.tasks for k in t.keys}
     edges = []
     for key, dtask in job.dask_tasks.items():
@@ -153,15 +160,18 @@ def peak_running(job: Job) -> int:
             continue  # gather and shuffle-barrier tasks belong to no stage
         for a in dtask.attempts:
             if a.start is not None and a.stop is not None and a.stop >= a.start:
-                edges += [(a.start, 1, owner[key]), (a.stop, -1, owner[key])]
+                slot = (a.worker, a.slot if a.slot is not None else a.thread)
+                edges += [(a.start, 1, owner[key], slot), (a.stop, -1, owner[key], slot)]
     edges.sort(key=lambda e: (e[0], e[1]))  # a stop before a start at the same instant
-    running: Counter = Counter()
+    tasks: Counter = Counter()
+    busy: Counter = Counter()
     peak = 0
-    for _, delta, task in edges:
-        running[task] += delta
-        if running[task] <= 0:
-            del running[task]
-        peak = max(peak, len(running))
+    for _, delta, task, slot in edges:
+        for counter, item in ((tasks, task), (busy, slot)):
+            counter[item] += delta
+            if counter[item] <= 0:
+                del counter[item]
+        peak = max(peak, min(len(tasks), len(busy)))
     return peak
 
 

@@ -63,8 +63,7 @@ def check_tasks_per_stage(rec: Any, answer: Any, job: int | str | None = None) -
         ])
     wrong = [i for i, (a, b) in enumerate(zip(given, counts)) if a != b]
     which = "; ".join(f"stage {i} is {_direction(given[i], counts[i])}" for i in wrong)
-    lead = (f"one of your {len(given)} counts does not match" if len(wrong) == 1
-            else f"{len(wrong)} of your {len(given)} counts do not match")
+    lead = "one of your counts does not match" if len(wrong) == 1 else "some of your counts do not match"
     return Miss(lead, [
         "a stage runs one task per partition it works on: how many partitions does each stage read or build?",
         which,
