@@ -24,7 +24,7 @@ from teachkit.grade import Question, Run, prepare, questions_in, score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from make_exercises import make_exercise  # noqa: E402
+from make_exercises import make_exercise, nbgrader_source, otter_master  # noqa: E402
 
 JOB = "groupby count"
 KERNEL_META = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
@@ -66,6 +66,21 @@ def test_the_generated_exercise_carries_nbgrader_metadata(exercise):
     assert all(m["schema_version"] == 3 and m["task"] is False for m in answers + checks)
     assert all(not m["locked"] and not m["grade"] for m in answers)
     assert questions_in(exercise) == [Question("q1", 1.0), Question("q2", 1.0)]
+
+
+def test_nbgrader_source_keeps_answers_and_otter_master_wraps_each_question():
+    source = nbgrader_source(solution())
+    assert [q.id for q in questions_in(source)] == ["q1", "q2"]
+    assert "answer1 = len(" in source.cells[2].source and source.cells[2].metadata["nbgrader"]["solution"]
+    master = otter_master(solution(), "tiny")
+    raws = [c.source.splitlines()[0] for c in master.cells if c.cell_type == "raw"]
+    assert raws[0] == "# ASSIGNMENT CONFIG"
+    assert raws[1:] == ["# BEGIN QUESTION", "# BEGIN SOLUTION", "# END SOLUTION", "# BEGIN TESTS", "# END TESTS",
+                        "# END QUESTION"] * 2
+    tests = [c for c in master.cells if c.cell_type == "code" and c.source.startswith("bool(check_")]
+    assert [t.outputs[0]["data"]["text/plain"] for t in tests] == ["True", "True"]
+    answers = [c.source for c in master.cells if "# SOLUTION" in c.source]
+    assert answers and all("BEGIN SOLUTION" not in a for a in answers)
 
 
 def test_a_deleted_or_edited_check_cell_is_caught_before_running(exercise):

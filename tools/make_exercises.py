@@ -20,7 +20,8 @@ check cells also ``editable: false, deletable: false`` (JupyterLab keeps a
 learner from changing or deleting them).  ``teachkit grade`` reads the same
 metadata.  ``--nbgrader-source DIR`` also writes the solutions, with that
 metadata and their answers, as nbgrader's source folder
-(``DIR/source/<name>/<name>.ipynb``); see ``docs/grading.md``.
+(``DIR/source/<name>/<name>.ipynb``); ``--otter DIR`` writes otter-assign master
+notebooks (``DIR/<name>.ipynb``); see ``docs/grading.md``.
 
 Run ``.venv/bin/python tools/make_exercises.py`` after editing a solution;
 ``tests/test_notebooks.py`` fails when ``exercises/`` is out of date.
@@ -150,10 +151,61 @@ def expected_exercises() -> dict[Path, str]:
     return out
 
 
+def _otter_solution(source: str) -> str:
+    """Our ``# BEGIN/END SOLUTION`` blocks in otter's line form: each line ends ``# SOLUTION``.
+
+    otter-assign turns ``x = 1  # SOLUTION`` into ``x = ...`` and any other such line into ``...``,
+    which is what ``strip_solution`` gives the learner here.
+    """
+    out, inside = [], False
+    for line in source.splitlines():
+        if line.strip() in (BEGIN, END):
+            inside = line.strip() == BEGIN
+            continue
+        out.append(f"{line}  # SOLUTION" if inside and line.strip() else line)
+    return "\n".join(out)
+
+
+def otter_master(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The solution as an otter-assign master notebook (format v1): one question per check cell.
+
+    Each question is wrapped in ``# BEGIN QUESTION`` / ``# END QUESTION`` raw cells, its answer
+    cells in ``# BEGIN SOLUTION`` / ``# END SOLUTION`` ones; its test is
+    ``bool(<the check call>)``, expected to print ``True``; the check cell itself stays for the
+    learner's feedback.  ``otter assign`` then writes the student and autograder versions.
+    """
+    from nbformat.v4 import new_code_cell, new_output, new_raw_cell
+
+    nb = tag_questions(nbformat.from_dict(solution), exercise=False)
+    cells = [new_raw_cell(f"# ASSIGNMENT CONFIG\nname: {name}\ncheck_all_cell: false\n"
+                          "export_cell: false\nrun_tests: false\nsolutions_pdf: false")]
+    pending: list = []
+    for cell in nb.cells:
+        meta = cell.metadata.pop("nbgrader", None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        if meta and meta["solution"]:
+            cell.source = _otter_solution(cell.source)
+            pending.append(cell)
+            continue
+        if meta and meta["grade"]:
+            test = new_code_cell(f"bool({cell.source.strip()})",
+                                 outputs=[new_output("execute_result", data={"text/plain": "True"}, execution_count=1)])
+            cells += [new_raw_cell(f"# BEGIN QUESTION\nname: {meta['grade_id']}\npoints: {meta['points']}"),
+                      new_raw_cell("# BEGIN SOLUTION"), *pending, new_raw_cell("# END SOLUTION"), cell,
+                      new_raw_cell("# BEGIN TESTS"), test, new_raw_cell("# END TESTS"), new_raw_cell("# END QUESTION")]
+            pending = []
+            continue
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate exercises/ from solutions/.")
     parser.add_argument("--nbgrader-source", metavar="DIR",
                         help="also write nbgrader's source folder: DIR/source/<name>/<name>.ipynb")
+    parser.add_argument("--otter", metavar="DIR", help="also write otter-assign master notebooks: DIR/<name>.ipynb")
     args = parser.parse_args(argv)
     for path, text in expected_exercises().items():
         path.write_text(text)
@@ -163,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
             out = Path(args.nbgrader_source) / "source" / path.stem / path.name
             out.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nbgrader_source(nbformat.read(path, as_version=4)), out)
+            print(f"wrote {out}")
+    if args.otter:
+        Path(args.otter).mkdir(parents=True, exist_ok=True)
+        for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+            out = Path(args.otter) / path.name
+            nbformat.write(otter_master(nbformat.read(path, as_version=4), path.stem), out)
             print(f"wrote {out}")
     return 0
 
