@@ -19,7 +19,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from teachkit import cli
-from teachkit.grade import Question, Run, prepare, questions_in, score
+from teachkit.grade import Question, prepare, questions_in, score
+from teachkit.notebook_run import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
