@@ -19,6 +19,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from teachkit import cli
+from teachkit.checks import MIME
 from teachkit.grade import Question, prepare, questions_in, score
 from teachkit.notebook_run import Run
 
@@ -122,8 +123,9 @@ def test_grade_a_small_class_end_to_end(tmp_path, exercise, capsys):
     nbformat.write(exercise, ex_dir / "tiny.ipynb")
     out = tmp_path / "grades.csv"
 
+    executed = tmp_path / "executed"
     code = cli.main(["grade", str(subs), "--out", str(out), "--jobs", "2", "--timeout", "25",
-                     "--exercises", str(ex_dir)])
+                     "--exercises", str(ex_dir), "--executed", str(executed)])
 
     assert code == 0
     with out.open(newline="") as fh:
@@ -142,7 +144,32 @@ def test_grade_a_small_class_end_to_end(tmp_path, exercise, capsys):
     assert "alice: 2/2 points (tiny 2/2)" in printed.out and "erin: 1/2 points" in printed.out
     assert "[5/5]" in printed.err  # progress, one line per notebook
 
+    handed_back = nbformat.read(executed / "carol" / "tiny.ipynb", as_version=4)
+    states = [out["data"][MIME]["state"] for c in handed_back.cells for out in c.get("outputs", [])
+              if MIME in out.get("data", {})]
+    assert states == ["wrong", "wrong"]
+
     pids = json.loads(pidfile.read_text())
     assert len(pids) >= 2, "the hanging notebook should have started two worker processes"
     alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert alive == [], "processes of the timed-out notebook's kernel survived the grader"
+
+
+def test_a_kernel_that_cannot_start_costs_points_not_the_run(tmp_path, exercise, capsys):
+    (tmp_path / "subs" / "zoe").mkdir(parents=True)
+    nbformat.write(exercise, tmp_path / "subs" / "zoe" / "tiny.ipynb")
+    (tmp_path / "ex").mkdir()
+    nbformat.write(exercise, tmp_path / "ex" / "tiny.ipynb")
+    out = tmp_path / "g.csv"
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out), "--exercises", str(tmp_path / "ex"),
+                     "--kernel", "no-such-kernel", "--timeout", "20"]) == 0
+    with out.open(newline="") as fh:
+        row = list(csv.DictReader(fh))[0]
+    assert row["total"] == "0" and "could not run" in row["notes"]
+
+
+def test_wrong_arguments_get_one_sentence(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert cli.main(["grade", str(tmp_path), "--jobs", "0"]) == 2
+    assert "--jobs" in capsys.readouterr().err

@@ -50,7 +50,7 @@ Read the picture (also on shipped recordings): :func:`check_num_tasks`,
 >>> from teachkit.checks import check_num_stages
 >>> rec = teachkit.Recording.load(teachkit.example_path("groupby"))
 >>> check_num_stages(rec, ..., job="groupby count")
-… Your turn: replace ... with the number of stages you expect, then run the cell
+… Your turn: replace ... with the number of stages you expect, then run the cell.
 >>> check_num_stages(rec, "2", job="groupby count").ok
 False
 """
