@@ -34,9 +34,17 @@ test: setup
 	@scripts/system-deps.sh chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The lab is rooted at the repository: the lessons (notebooks/) and the exercises (exercises/) side by side
+# in the file browser, the first lesson open; solutions/ and the code folders stay in the repository for
+# instructors but are hidden from the file browser (ContentsManager.hide_globs; the first five are its defaults).
 lab: setup
-	@echo "Opening JupyterLab on notebooks/ (listening on 127.0.0.1 only; Ctrl-C twice to stop)."
-	@$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	@echo "Opening JupyterLab: lessons in notebooks/, exercises in exercises/ (127.0.0.1 only; Ctrl-C twice to stop)."
+	@start=notebooks; [ -f notebooks/00_start_here.ipynb ] && start=notebooks/00_start_here.ipynb; \
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$$start \
+	    $(foreach glob,__pycache__ *.pyc *.pyo .DS_Store *~ solutions teachkit tests tools benchmarks scripts \
+	        *.egg-info build demo-output dask-scratch-space test-artifacts Makefile pyproject.toml environment.yml,\
+	        --ContentsManager.hide_globs='$(glob)') \
+	    $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 demo: setup
 	$(BIN)/teachkit demo --out demo-output

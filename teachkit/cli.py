@@ -42,6 +42,23 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="print a text summary of a saved recording")
     summary.add_argument("recording", help="a saved recording (.json or .json.gz)")
     summary.set_defaults(run=_job("summary"))
+    # -- teachkit grade (issue 15): self-contained; the work is in teachkit/grade.py --
+    grade = sub.add_parser(
+        "grade",
+        help="run every submitted exercise notebook on a fresh kernel and write the points to a CSV",
+        description="SUBMISSIONS/<student>/<notebook>.ipynb: each notebook runs headless with a time limit; "
+        "one CSV row per student and notebook (points per question, total, notes on every 0).",
+    )
+    grade.add_argument("submissions", help="folder holding one folder per student")
+    grade.add_argument("--out", default="grades.csv", help="CSV to write (default: %(default)s)")
+    grade.add_argument("--jobs", type=int, default=1, help="notebooks graded at once (default: %(default)s)")
+    grade.add_argument("--timeout", type=float, default=600,
+                       help="seconds one notebook may run in all (default: %(default)s)")
+    grade.add_argument("--exercises", default=None,
+                       help="folder of the exercise notebooks that define the questions (default: exercises/)")
+    grade.add_argument("--kernel", default="python3", help="Jupyter kernel to run them with (default: %(default)s)")
+    grade.add_argument("--executed", default=None, help="also save each executed notebook (with its feedback) here")
+    grade.set_defaults(run=lambda args: importlib.import_module("teachkit.grade").main(args))
     return parser
 
 
