@@ -17,9 +17,11 @@ at all:
 Notebooks already executed (``executed=`` a folder or a mapping) are used as
 they are: the test suite runs each course notebook once and shares the outputs.
 
-When no worker process can start, notebooks that still need a run go to the
-``no_cluster`` hook (``(path) -> executed notebook``): the place where a replay of
-the shipped recordings plugs in.  With no hook the build stops with a
+When no worker process can start (``doctor.check_cluster``), notebooks that still
+need a run go to the ``no_cluster`` hook, ``(path) -> executed notebook``: the
+place where the replay of the shipped recordings plugs in, e.g.
+``no_cluster=lambda p: run_notebook(p, env={"TEACHKIT_REPLAY": "1"})`` once the
+notebooks honour such a switch.  With no hook the build stops with a
 :class:`NoClusterError` that says what to do.
 
 Examples

@@ -233,8 +233,10 @@ def test_course_page_offline(path, course_run, tmp_path, browser, graphviz_dot):
     text, players = gallery.page_html(nb, path.stem, site_names={p.stem for p in NOTEBOOKS})
     out = tmp_path / f"{path.stem}.html"
     out.write_text(text, encoding="utf-8")
-    expected = sum(len(v) for v in player_export.players_in_widget_state(nb).values())
-    assert players >= expected
+    found = player_export.players_in_widget_state(nb)
+    shown = [o["data"][player_export.WIDGET_VIEW]["model_id"] for c in nb.cells for o in c.get("outputs", [])
+             if player_export.WIDGET_VIEW in o.get("data", {})]
+    assert players == sum(len(found.get(model, [])) for model in shown)  # every player the notebook showed
     context, page, problems = open_offline(browser, out)
     try:
         check_page(page, players)
