@@ -39,6 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workers", type=int, default=5, help="worker processes (default: %(default)s)")
     demo.set_defaults(run=_job("demo"))
 
+    # -- teachkit gallery: everything for this command lives in teachkit/gallery.py --
+    gallery = sub.add_parser(
+        "gallery",
+        help="run the course notebooks and write them as a static site that opens offline",
+        description="index.html plus one page per course notebook, from a fresh run (one notebook at a time) or"
+        " from notebooks executed elsewhere (--executed). Pages open from file:// with no network request.",
+    )
+    gallery.add_argument("--out", default="site", help="folder to write the site to (default: %(default)s)")
+    gallery.add_argument("--notebooks", default="notebooks", help="the course notebooks (default: %(default)s)")
+    gallery.add_argument("--executed", metavar="DIR", help="take executed notebooks (same file names) from DIR")
+    gallery.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (default: %(default)s)")
+    gallery.set_defaults(run=lambda args: importlib.import_module("teachkit.gallery").main(args))
+
     summary = sub.add_parser("summary", help="print a text summary of a saved recording")
     summary.add_argument("recording", help="a saved recording (.json or .json.gz)")
     summary.set_defaults(run=_job("summary"))

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+from course_run import course_run  # noqa: E402,F401  (a fixture: one run per course notebook, shared with the gallery tests)
 from make_exercises import expected_exercises, strip_solution  # noqa: E402
 
 CHECK_CALL = re.compile(r"^\s*check_\w+\(", re.M)  # a check's call at the start of a line
@@ -69,8 +70,8 @@ def test_strip_solution_keeps_answer_names():
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_course_notebook_runs(path, tmp_path, graphviz_dot):
-    nb = run_notebook(path, tmp_path)
+def test_course_notebook_runs(path, course_run, graphviz_dot):
+    nb = course_run(path)
     text = outputs_text(nb)
     assert "Traceback" not in text
     assert "✘" not in text

@@ -1,99 +1,77 @@
-// teachkit step-through player: all stepping and playing happens here, in the browser.
-// Data: model.get("data") = {frames, states, state_colors, stage_colors, worker_colors, dag_svg,
-// timeline: {svg, prefix, t0, x0, scale}}
-// (see teachkit/views/player.py). Frame steps are delta-encoded: d = [[task, state, worker, slot, holder]].
+// teachkit step-through player, part 2 of 2 (after player_parts.js): all stepping and playing happens here,
+// in the browser.
+// Data: model.get("data") = {title, frames, states, state_colors, stage_colors, worker_colors, dag_svg,
+// timeline: {svg, prefix, t0, x0, scale}} (see teachkit/views/player.py). Frame steps are delta-encoded:
+// d = [[task, state, worker, slot, holder]].
+// Page contract (tests rely on it): the root element carries data-teachkit-player, data-step (0-based),
+// data-present ("true" in presenter mode) and data-by-beats; the caption carries data-role="caption".
+// Keys act only while the focus is inside the player, or anywhere while it presents (see keyAction).
+// Beats: the steps that matter, the sorted union of every frames.bookmarks list plus the first and last step.
 
-const KEY_EVERY = 64; // a full snapshot of the state every 64 steps: any step is <= 63 deltas away
 const SPEEDS = [1, 2, 5, 10, 30, 60]; // steps per second
-const BOOKMARK_LABELS = { stage: "stage boundary", shuffle: "shuffle", failure: "failure", steal: "steal" };
-
-function h(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v;
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
-
-function snapshots(frames) {
-  // keyframes[k] = state before step k * KEY_EVERY: Int16Array of 4 per task, plus alive flags
-  const n = frames.tasks.length;
-  const cur = new Int16Array(4 * n);
-  for (let i = 0; i < n; i++) { cur[4 * i + 1] = -1; cur[4 * i + 3] = -1; }
-  const alive = Int8Array.from(frames.workers.map((w) => w.alive));
-  const keys = [];
-  frames.steps.forEach((step, s) => {
-    if (s % KEY_EVERY === 0) keys.push({ tasks: cur.slice(), alive: alive.slice() });
-    apply(step, cur, alive);
-  });
-  if (!keys.length) keys.push({ tasks: cur.slice(), alive: alive.slice() });
-  return keys;
-}
-
-function apply(step, cur, alive) {
-  for (const d of step.d || []) {
-    const o = 4 * d[0];
-    cur[o] = d[1]; cur[o + 1] = d[2]; cur[o + 2] = d[3]; cur[o + 3] = d[4];
-  }
-  for (const [w, a] of step.w || []) alive[w] = a;
-}
-
-function seconds(s) {
-  // as teachkit.views.style.fmt_seconds, which labels the cursor of job.timeline(cursor=t)
-  if (s < 1e-3) return `${(s * 1e6).toFixed(0)} µs`;
-  if (s < 1) return `${(s * 1e3).toFixed(1)} ms`;
-  if (s < 120) return s >= 10 ? `${s.toFixed(1)} s` : `${s.toFixed(2)} s`;
-  return `${Math.floor(s / 60)} min ${(s % 60).toFixed(0)} s`;
-}
+const BOOKMARK_LABELS = { stage: "stage boundary", shuffle: "shuffle", failure: "failure", steal: "steal", gather: "gather" };
+const MAX_ZOOM = 2.5; // presenter mode enlarges small pictures up to this factor
 
 function render({ model, el }) {
   const data = model.get("data");
   const F = data.frames;
   const M = F.steps.length;
   const keys = snapshots(F);
+  const beats = beatsOf(F, M);
   const cur = new Int16Array(4 * F.tasks.length);
   const alive = new Int8Array(F.workers.length);
   let shownStates = null; // what the DAG shows now
   let step = -1;
   let timer = null;
+  let present = false, byBeats = false, placeholder = null, savedOverflow = "";
 
-  const root = h("div", { class: "tk-player", tabindex: "0" });
+  const root = h("div", { class: "tk-player", tabindex: "0", role: "region", "aria-label": `${data.title} (player)`,
+    "data-teachkit-player": "", "data-present": "false", "data-by-beats": "false" });
   root.dataset.steps = String(M);
-  const title = h("div", { class: "tk-title" }, data.title);
-  const caption = h("div", { class: "tk-caption", "aria-live": "polite" });
+  root.dataset.beats = String(beats.length);
+  const caption = h("div", { class: "tk-caption", "data-role": "caption", "aria-live": "polite" });
+  const beat = h("span", { class: "tk-beat" });
   const counter = h("span", { class: "tk-counter" });
   const clock = h("span", { class: "tk-clock" });
-  const btn = (label, tip, fn, cls = "") => h("button", { class: `tk-btn ${cls}`, title: tip, onclick: fn }, label);
-  const first = btn("|◀ First", "first step (Home)", () => go(0));
-  const back = btn("◀ Back", "previous step (←)", () => go(step - 1));
-  const play = btn("▶ Play", "play / pause (space)", () => toggle(), "tk-play");
-  const fwd = btn("Forward ▶", "next step (→)", () => go(step + 1), "tk-forward");
-  const last = btn("Last ▶|", "last step (End)", () => go(M - 1));
-  const speed = h("select", { class: "tk-speed", title: "steps per second" });
+  const btn = (label, name, tip, fn, cls = "") =>
+    h("button", { type: "button", class: `tk-btn ${cls}`, title: tip, "aria-label": name, onclick: fn }, label);
+  const first = btn("|◀ First", "First step", "first step (Home)", () => go(0), "tk-first");
+  const back = btn("◀ Back", "Back", "back one step (←)", () => go(prev()), "tk-back");
+  const play = btn("▶ Play", "Play", "play / pause (Space)", () => toggle(), "tk-play");
+  const fwd = btn("Forward ▶", "Forward", "forward one step (→)", () => go(next()), "tk-forward");
+  const last = btn("Last ▶|", "Last step", "last step (End)", () => go(M - 1), "tk-last");
+  const mode = btn("", "Step by beats only", "A: step through the beats only, or through all steps (Shift+→: one step)",
+    () => setBeats(!byBeats), "tk-mode");
+  const presentBtn = btn("Present (P)", "Present", "presenter mode: full window, large type (P; Esc leaves)",
+    () => (present ? leave() : enter()), "tk-present");
+  const speed = h("select", { class: "tk-speed", title: "steps per second", "aria-label": "Playing speed" });
   for (const s of SPEEDS) speed.append(h("option", { value: String(s) }, `${s} steps/s`));
   speed.value = "5";
-  const slider = h("input", { class: "tk-slider", type: "range", min: "0", max: String(Math.max(0, M - 1)), value: "0" });
+  const slider = h("input", { class: "tk-slider", type: "range", min: "0", max: String(Math.max(0, M - 1)), value: "0",
+    "aria-label": "Step" });
   slider.addEventListener("input", () => go(Number(slider.value)));
   const jumps = h("div", { class: "tk-jumps" }, h("span", { class: "tk-jumps-label" }, "Jump to next:"));
   const jumpButtons = {};
-  for (const [kind, label] of Object.entries(BOOKMARK_LABELS)) {
-    const marks = (F.bookmarks && F.bookmarks[kind]) || [];
-    const b = btn(label, `next ${label} (${marks.length} in this job)`, () => {
-      const next = marks.find((m) => m > step);
-      if (next !== undefined) go(next);
+  const kinds = [...Object.keys(BOOKMARK_LABELS).filter((k) => F.bookmarks && k in F.bookmarks),
+    ...Object.keys(F.bookmarks || {}).filter((k) => !(k in BOOKMARK_LABELS))];
+  for (const kind of kinds) {
+    const label = BOOKMARK_LABELS[kind] || kind.replace(/[-_]/g, " ");
+    const marks = F.bookmarks[kind] || [];
+    jumpButtons[kind] = btn(label, `Jump to the next ${label}`, `next ${label} (${marks.length} in this job)`, () => {
+      const n = marks.find((m) => m > step);
+      if (n !== undefined) go(n);
     }, `tk-jump tk-jump-${kind}`);
-    jumpButtons[kind] = b;
-    jumps.append(b);
+    jumps.append(jumpButtons[kind]);
   }
-  const controls = h("div", { class: "tk-controls" }, first, back, play, fwd, last, speed, counter, clock);
+  const hint = h("span", { class: "tk-hint" });
+  jumps.append(mode, hint);
+  const head = h("div", { class: "tk-head" }, h("div", { class: "tk-title" }, data.title),
+    h("div", { class: "tk-where" }, beat, counter, clock), presentBtn);
+  const controls = h("div", { class: "tk-controls" }, first, back, play, fwd, last, speed);
 
   const legend = h("div", { class: "tk-legend" });
   data.states.forEach((s, i) => legend.append(h("span", { class: "tk-chip" },
     h("i", { style: `background:${data.state_colors[i]}` }), s)));
-
   const dag = h("div", { class: "tk-pane tk-dag" });
   dag.innerHTML = data.dag_svg;
   const cluster = h("div", { class: "tk-pane tk-cluster" });
@@ -119,33 +97,30 @@ function render({ model, el }) {
     if (!g) return;
     if (!more.has(s)) {
       const texts = g.querySelectorAll("text");
-      more.set(s, { g, text: texts[texts.length - 1], tasks: [], label: texts.length ? texts[texts.length - 1].textContent : "" });
+      more.set(s, { g, text: texts[texts.length - 1], tasks: [] });
     }
     more.get(s).tasks.push(i);
   });
 
-  root.append(title, caption, controls, slider, jumps,
-    h("div", { class: "tk-panes" }, h("div", { class: "tk-left" }, legend, dag), cluster), timeline);
+  const left = h("div", { class: "tk-left" }, legend, dag);
+  const panes = h("div", { class: "tk-panes" }, left, cluster);
+  root.append(head, caption, h("div", { class: "tk-bar" }, controls, jumps), slider, panes, timeline);
   el.append(root);
-  fitDag();
-  // in JupyterLab the output is laid out after render(): fit again whenever the pane's size is known or changes
-  const resized = typeof ResizeObserver === "function" ? new ResizeObserver(() => fitDag()) : null;
-  if (resized) resized.observe(dag);
+  // in JupyterLab the output is laid out after render(): fit again whenever a pane's size is known or changes
+  const resized = typeof ResizeObserver === "function" ? new ResizeObserver(() => fitAll()) : null;
+  if (resized) [root, dag, timeline].forEach((e) => resized.observe(e));
 
-  function fitDag() {
-    // shrink a big DAG to fit the pane, but never below 60 % of its natural size (projector-readable); the pane scrolls
+  function fitAll() {
+    // normal: shrink to the pane's max-height (never below 45 %, the pane scrolls); presenter: fill the pane
     const svg = dag.querySelector("svg");
-    if (!svg) return;
-    const w = svg.width.baseVal.value, hgt = svg.height.baseVal.value;
-    const availW = dag.clientWidth - 14, availH = (parseFloat(getComputedStyle(dag).maxHeight) || Infinity) - 14;
-    if (!w || !hgt || availW <= 0) return;
-    const k = Math.max(0.6, Math.min(1, availW / w, availH / hgt));
-    svg.style.width = `${w * k}px`; svg.style.height = `${hgt * k}px`;
-  }
-
-  function fill(g, color) {
-    const shape = g.querySelector("polygon, ellipse, path, rect");
-    if (shape) shape.setAttribute("fill", color);
+    left.style.flex = "";
+    if (present && svg) { // the DAG's column is as wide as the DAG needs at its pane's height; the cluster takes the rest
+      const room = panes.clientWidth, zoom = Math.min(MAX_ZOOM, (dag.clientHeight - 16) / svg.height.baseVal.value);
+      const want = svg.width.baseVal.value * zoom + 18;
+      left.style.flex = `0 0 ${Math.round(Math.max(0.4 * room, Math.min(0.6 * room, want)))}px`;
+    }
+    fit(svg, dag, present ? 0.3 : 0.45, present ? MAX_ZOOM : 1, present);
+    fit(timeline.querySelector("svg"), timeline, present ? 0.3 : 0.5, present ? MAX_ZOOM : 1, present);
   }
 
   function drawDag() {
@@ -177,80 +152,19 @@ function render({ model, el }) {
     shownStates = Int16Array.from({ length: n }, (_, i) => cur[4 * i]);
   }
 
-  function drawCluster() {
-    const byWorker = F.workers.map(() => ({ running: [], held: 0, heldStages: {} }));
-    const n = F.tasks.length;
-    let done = 0, active = 0;
-    for (let i = 0; i < n; i++) {
-      const s = cur[4 * i], w = cur[4 * i + 1], holder = cur[4 * i + 3];
-      if (s === 3) done++;
-      if ((s === 1 || s === 2 || s === 5) && w >= 0) { byWorker[w].running.push(i); active++; }
-      if (holder >= 0) {
-        const bw = byWorker[holder];
-        bw.held++;
-        const st = F.tasks[i][0];
-        bw.heldStages[st] = (bw.heldStages[st] || 0) + 1;
-      }
-    }
-    const driver = h("div", { class: "tk-driver" }, h("b", {}, "Driver"),
-      h("div", {}, `${done} of ${n} tasks done · ${active} assigned or running · ${n - done - active} to go`));
-    const boxes = h("div", { class: "tk-workers" });
-    F.workers.forEach((wk, w) => {
-      const info = byWorker[w];
-      const slots = [];
-      for (let k = 0; k < Math.max(wk.nthreads, 1); k++) slots.push(null);
-      const extra = [], queued = [];
-      for (const i of info.running) {
-        // assigned (or a re-run not on a slot yet): waiting for a free slot
-        if (cur[4 * i] === 1 || (cur[4 * i] === 5 && cur[4 * i + 2] === 0)) { queued.push(i); continue; }
-        const want = cur[4 * i + 2] - 1;
-        if (want >= 0 && want < slots.length && slots[want] === null) slots[want] = i; else extra.push(i);
-      }
-      // running with no slot known (a hand-made recording): any free slot, else it waits
-      for (const i of extra) { const k = slots.indexOf(null); if (k >= 0) slots[k] = i; else queued.push(i); }
-      for (const i of queued) { const k = slots.indexOf(null); if (k >= 0) slots[k] = i; }
-      const waiting = queued.filter((i) => !slots.includes(i));
-      const box = h("div", { class: `tk-worker${alive[w] ? "" : " tk-dead"}`, "data-worker": wk.name });
-      box.style.borderColor = data.worker_colors[w % data.worker_colors.length];
-      box.append(h("div", { class: "tk-wname" }, alive[w] ? wk.name : `${wk.name} ✖ dead`));
-      const row = h("div", { class: "tk-slots" });
-      slots.forEach((i, k) => {
-        if (i === null) { row.append(h("div", { class: "tk-slot tk-idle" }, `slot ${k + 1}: idle`)); return; }
-        const [st, p] = F.tasks[i];
-        const s = cur[4 * i];
-        const what = s === 1 ? "assigned" : s === 5 ? "re-run" : "running";
-        const d = h("div", { class: "tk-slot", "data-state": data.states[s] }, `slot ${k + 1}: task ${p} of stage ${st} (${what})`);
-        d.style.background = data.stage_colors[st % data.stage_colors.length];
-        d.style.outlineColor = data.state_colors[s];
-        d.title = data.states[s];
-        row.append(d);
-      });
-      if (waiting.length) {
-        row.append(h("div", { class: "tk-slot tk-queued" }, `waiting: ${waiting.map((i) => `task ${F.tasks[i][1]} of stage ${F.tasks[i][0]}`).join(", ")}`));
-      }
-      const held = Object.entries(info.heldStages).map(([st, c]) => `stage ${st}: ${c}`).join(", ");
-      box.append(row, h("div", { class: "tk-held" }, info.held ? `holds ${info.held} results (${held})` : "holds no results"));
-      boxes.append(box);
-    });
-    cluster.replaceChildren(driver, boxes);
-  }
+  function next() { return byBeats ? beats.find((b) => b > step) : step + 1; }
 
-  // squeeze a live-count label into its node's box when the counts get long
-  function fitText(text, g) {
-    text.removeAttribute("textLength");
-    const shape = g.querySelector("path, polygon, ellipse");
-    if (!shape || !text.getComputedTextLength) return;
-    const room = shape.getBBox().width - 12;
-    if (room > 0 && text.getComputedTextLength() > room) {
-      text.setAttribute("textLength", String(room));
-      text.setAttribute("lengthAdjust", "spacingAndGlyphs");
-    }
+  function prev() {
+    if (!byBeats) return step - 1;
+    const before = beats.filter((b) => b < step);
+    return before.length ? before[before.length - 1] : undefined;
   }
 
   function go(n) {
     const t0 = performance.now();
+    if (n === undefined || M === 0) return;
     n = Math.max(0, Math.min(M - 1, n));
-    if (M === 0 || n === step) return;
+    if (n === step) return;
     if (n === step + 1 && step >= 0) {
       apply(F.steps[n], cur, alive);
     } else {
@@ -261,20 +175,37 @@ function render({ model, el }) {
     step = n;
     const st = F.steps[n];
     caption.textContent = st.caption;
-    counter.textContent = `step ${n + 1} of ${M}`;
     clock.textContent = `${(st.t - F.start).toFixed(3)} s into the job`;
     slider.value = String(n);
     root.dataset.step = String(n);
     drawDag();
-    drawCluster();
+    cluster.replaceChildren(...clusterPane(data, F, cur, alive));
     moveCursor(st.t);
-    back.disabled = first.disabled = n === 0;
-    fwd.disabled = last.disabled = n === M - 1;
-    for (const [kind, b] of Object.entries(jumpButtons)) {
-      b.disabled = !((F.bookmarks[kind] || []).some((m) => m > n));
-    }
+    for (const [kind, b] of Object.entries(jumpButtons)) b.disabled = !(F.bookmarks[kind] || []).some((m) => m > n);
+    where();
     root.dataset.stepMs = (performance.now() - t0).toFixed(2);
     if (!timer) { model.set("step", n); model.save_changes(); }
+  }
+
+  function where() {
+    // the counters, the enabled buttons and the key hint for this step and mode
+    const unit = byBeats ? "beat" : "step";
+    const reached = beats.filter((b) => b <= step).length;
+    beat.textContent = beats.includes(step) ? `beat ${reached} of ${beats.length} · ` : `after beat ${reached} of ${beats.length} · `;
+    beat.hidden = !(present || byBeats);
+    counter.textContent = `step ${step + 1} of ${M}`;
+    slider.setAttribute("aria-valuetext", `step ${step + 1} of ${M}`);
+    back.disabled = first.disabled = step <= 0;
+    fwd.disabled = last.disabled = step >= M - 1;
+    back.title = `back one ${unit} (←)`; fwd.title = `forward one ${unit} (→)`;
+    mode.textContent = byBeats ? "Stepping: beats (A: all steps)" : "Stepping: all steps (A: beats)";
+    mode.setAttribute("aria-pressed", String(byBeats));
+    hint.textContent = present
+      ? `→ Space PgDn: next ${unit} · ← PgUp: back · A: ${byBeats ? "all steps" : "beats"} · Esc: leave`
+      : "Keys (click the player first): → ← step · Space play · A beats · P present";
+    presentBtn.textContent = present ? "✕ Leave (Esc)" : "Present (P)";
+    presentBtn.setAttribute("aria-label", present ? "Leave presenter mode" : "Present");
+    root.dataset.byBeats = String(byBeats);
   }
 
   function moveCursor(t) {
@@ -291,6 +222,7 @@ function render({ model, el }) {
     if (timer) { stop(); return; }
     if (step >= M - 1) go(0);
     play.textContent = "⏸ Pause";
+    play.setAttribute("aria-label", "Pause");
     root.dataset.playing = "1";
     const tick = () => {
       if (step >= M - 1) { stop(); return; }
@@ -301,21 +233,80 @@ function render({ model, el }) {
   }
 
   function stop() {
+    if (!timer) return;
     clearTimeout(timer);
     timer = null;
     play.textContent = "▶ Play";
+    play.setAttribute("aria-label", "Play");
     root.dataset.playing = "0";
     model.set("step", step); model.save_changes();
   }
 
-  root.addEventListener("keydown", (e) => {
-    const map = { ArrowRight: () => go(step + 1), ArrowLeft: () => go(step - 1), Home: () => go(0), End: () => go(M - 1), " ": toggle };
-    if (map[e.key] && e.target.tagName !== "SELECT" && e.target.tagName !== "INPUT") { e.preventDefault(); map[e.key](); }
-  });
+  function setBeats(on) { byBeats = on; where(); }
 
+  function enter() {
+    // full window: the root moves to <body> (no ancestor's transform or overflow can clip it) and comes back
+    if (present) return;
+    placeholder = h("div", { class: "tk-placeholder" }, "Presenting in the full window… (Esc to leave)");
+    placeholder.style.height = `${root.offsetHeight}px`;
+    root.replaceWith(placeholder);
+    document.body.append(root);
+    savedOverflow = document.documentElement.style.overflow;
+    document.documentElement.style.overflow = "hidden";
+    window.addEventListener("keydown", onKey, true);
+    present = true;
+    root.dataset.present = "true";
+    setBeats(true);
+    fitAll();
+    root.focus({ preventScroll: true });
+  }
+
+  function leave() {
+    if (!present) return;
+    present = false;
+    window.removeEventListener("keydown", onKey, true);
+    document.documentElement.style.overflow = savedOverflow;
+    if (placeholder && placeholder.isConnected) placeholder.replaceWith(root); else root.remove();
+    placeholder = null;
+    root.dataset.present = "false";
+    setBeats(false);
+    fitAll();
+    if (root.isConnected) { root.focus({ preventScroll: true }); root.scrollIntoView({ block: "nearest" }); }
+  }
+
+  function keyAction(e) {
+    // the function a key runs, or null: the key is not ours and goes on to the page (e.g. JupyterLab)
+    if (e.ctrlKey || e.metaKey || e.altKey) return null;
+    const tag = (e.target && e.target.tagName) || "";
+    if (!present && (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA")) return null;
+    if (present && tag === "SELECT" && e.key.startsWith("Arrow")) return null;
+    const one = e.shiftKey;
+    const common = {
+      ArrowRight: () => go(one ? step + 1 : next()), ArrowLeft: () => go(one ? step - 1 : prev()),
+      PageDown: () => go(next()), PageUp: () => go(prev()), Home: () => go(0), End: () => go(M - 1),
+      a: () => setBeats(!byBeats), A: () => setBeats(!byBeats), p: () => (present ? leave() : enter()),
+      P: () => (present ? leave() : enter()),
+    };
+    const more = present
+      ? { " ": () => go(next()), ArrowDown: () => go(next()), ArrowUp: () => go(prev()), Escape: leave, F5: () => {} }
+      : { " ": tag === "BUTTON" ? null : toggle };
+    return more[e.key] !== undefined ? more[e.key] : common[e.key] || null;
+  }
+
+  function onKey(e) {
+    const action = keyAction(e);
+    if (!action) return;
+    e.preventDefault();
+    e.stopPropagation(); // JupyterLab listens on the document: our keys never reach its notebook commands
+    action();
+  }
+
+  root.addEventListener("keydown", onKey);
   go(Math.min(model.get("step") || 0, M - 1));
+  where();
+  fitAll();
   if (M === 0) caption.textContent = "This job has no recorded steps.";
-  return () => { clearTimeout(timer); if (resized) resized.disconnect(); };
+  return () => { clearTimeout(timer); leave(); if (resized) resized.disconnect(); };
 }
 
 export default { render };

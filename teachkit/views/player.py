@@ -27,11 +27,10 @@ import anywidget
 import traitlets
 
 from teachkit.model.frames import STATES, build_frames
-from teachkit.views import player_panes
+from teachkit.views import player_export, player_panes
 from teachkit.views.style import STAGE_COLORS, STATE_COLORS, WORKER_COLORS
 
 _HERE = Path(__file__).resolve().parent
-_ESM = _HERE / "player.js"
 _CSS = _HERE / "player.css"
 
 
@@ -65,7 +64,7 @@ class Player(anywidget.AnyWidget):
     ``step`` holds the step shown in the browser (synced back to Python).
     """
 
-    _esm = _ESM
+    _esm = player_export.esm_source()  # player_parts.js + player.js
     _css = _CSS
     data = traitlets.Dict().tag(sync=True)
     step = traitlets.Int(0).tag(sync=True)
@@ -82,6 +81,10 @@ class Player(anywidget.AnyWidget):
         """The caption of step ``n`` (default: the step shown)."""
         return self.data["frames"]["steps"][self.step if n is None else n]["caption"]
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live widget, plus a ``text/html`` twin that plays in exported HTML (see :mod:`.player_export`)."""
+        return player_export.with_fallback(super()._repr_mimebundle_(**kwargs), self.data)
+
     def html(self) -> str:
         """One self-contained HTML page (inline module, CSS, SVGs and frame data)."""
         return standalone_html(self.data)
@@ -95,7 +98,7 @@ class Player(anywidget.AnyWidget):
 
 def standalone_html(data: dict[str, Any]) -> str:
     """A page that runs ``player.js`` with a tiny stand-in for the widget model."""
-    module = _ESM.read_text(encoding="utf-8")
+    module = player_export.esm_source()
     marker = "export default { render };"
     if marker not in module:  # pragma: no cover - guards edits of player.js
         raise RuntimeError("player.js must end with 'export default { render };'")

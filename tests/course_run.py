@@ -1,0 +1,61 @@
+"""Each course notebook executed once per test session, shared by the course tests and the gallery tests.
+
+Use it by importing the fixture into a test module::
+
+    from course_run import NOTEBOOKS, course_run  # noqa: F401  (a fixture)
+
+    def test_x(course_run):
+        nb = course_run(NOTEBOOKS[0])      # runs it now, or hands back this session's run
+
+The runs live in this module (not in the fixture), so two test modules that
+import the fixture still share one run per notebook.  A notebook that failed
+fails again for every test that asks for it, without running twice.  The runs
+use :func:`teachkit.gallery.run_notebook`, the same executor as ``teachkit gallery``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CELL_TIMEOUT = 600
+
+_runs: dict[Path, nbformat.NotebookNode | BaseException] = {}
+_workdir: list[Path] = []
+
+
+def run_once(path: Path) -> nbformat.NotebookNode:
+    """The executed copy of ``path`` from this session (executed now if it was not yet)."""
+    from teachkit.gallery import run_notebook
+
+    path = Path(path).resolve()
+    if path not in _runs:
+        if not _workdir:
+            _workdir.append(Path(tempfile.mkdtemp(prefix="teachkit-course-runs-")))
+        workdir = _workdir[0] / path.stem
+        workdir.mkdir(exist_ok=True)
+        try:
+            _runs[path] = run_notebook(path, timeout=CELL_TIMEOUT, workdir=workdir)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - kept (a timeout too) and raised for every test that asks
+            _runs[path] = exc
+    result = _runs[path]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+@pytest.fixture(scope="session")
+def course_run() -> Callable[[Path], nbformat.NotebookNode]:
+    """``course_run(path)``: a course notebook's executed copy (one run per notebook per session)."""
+    yield run_once
+    if _workdir:
+        shutil.rmtree(_workdir.pop(), ignore_errors=True)
