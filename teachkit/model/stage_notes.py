@@ -63,8 +63,11 @@ def _coalesce(stage, by_id, g, logical) -> str | None:
         return ("compute() moved every row into one partition before the sort, so Dask sorts in a single task "
                 "without a shuffle; Spark would range-partition the rows with a shuffle.")
     if stage.kind == "shuffle" and n_out not in (user_repartitions(logical) or set()):
-        return (f"Dask shuffled the rows into {n_in} partitions and then merged them into {n_out} (its split_out); "
-                "each task here covers the shuffle partitions it merges, as a coalesce after Spark's shuffle would.")
+        chose = (", which Dask chose itself: Spark would use spark.sql.shuffle.partitions"
+                 if _dask_chose_split_out(stage, by_id, logical) else "")
+        return (f"Dask shuffled the rows into {n_in} partitions and then merged them into {n_out} (its split_out"
+                f"{chose}); each task here covers the shuffle partitions it merges, as a coalesce after Spark's "
+                "shuffle would.")
     return (f"Dask reads the {n_in} partitions in tasks of their own and then merges them into {n_out}; Spark's "
             f"coalesce({n_out}) reads the partitions each of its {n_out} tasks merges inside that task.")
 
@@ -95,11 +98,16 @@ def _p2p(stage, by_id, g, logical) -> str | None:
     return None
 
 
-def _split_out(stage, by_id, g, logical) -> str | None:
+def _dask_chose_split_out(stage, by_id, logical) -> bool:
+    """An aggregation's shuffle whose output partitions Dask chose (no ``split_out=`` in the plan written)."""
     if stage.kind != "shuffle" or re.search(r"split_out=\d", logical) or "Shuffle: npartitions_out=" in logical:
-        return None  # the user chose split_out, or optimised the plan (its text no longer says)
-    if not any(op.startswith("partial ") for p in stage.parents for op in by_id[p].ops):
-        return None
+        return False  # the user chose split_out, or optimised the plan (its text no longer says)
+    return any(op.startswith("partial ") for p in stage.parents for op in by_id[p].ops)
+
+
+def _split_out(stage, by_id, g, logical) -> str | None:
+    if not _dask_chose_split_out(stage, by_id, logical) or _merges(stage, g)[1]:
+        return None  # (a merge after the shuffle says it in its own sentence)
     return (f"Dask chose the {stage.num_tasks} output partitions of this aggregation itself (split_out was not "
             "given); Spark would use spark.sql.shuffle.partitions.")
 
