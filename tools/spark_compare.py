@@ -137,7 +137,8 @@ def _finished_jobs(tracker, group: str, timeout: float = 60.0) -> list[list[int]
     deadline = time.monotonic() + timeout
     while True:
         infos = [tracker.getJobInfo(j) for j in sorted(tracker.getJobIdsForGroup(group))]
-        if all(info is not None and info.status in ("SUCCEEDED", "FAILED") for info in infos) or time.monotonic() > deadline:
+        ended = all(info is not None and info.status in ("SUCCEEDED", "FAILED") for info in infos)
+        if ended or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     jobs = []

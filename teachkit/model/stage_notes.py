@@ -41,7 +41,8 @@ def _tree(stage, by_id, g, logical) -> str | None:
         return None
     if "split points" in stage.ops:
         return ("Dask finds the sort's split points with this separate job, combining each partition's sample in "
-                "a tree of tasks on a worker; Spark also samples in a separate job, but merges the samples on the driver.")
+                "a tree of tasks on a worker; Spark also samples in a separate job, but merges the samples on the "
+                "driver.")
     if n_dask > stage.num_tasks:
         return (f"Dask combines the partial results in a tree of {n_dask} tasks; Spark sends them through one "
                 "exchange to a single reduce task.")
@@ -92,7 +93,8 @@ def _merged_before_shuffle(stage, by_id, g, logical) -> str | None:
 
 
 def _p2p(stage, by_id, g, logical) -> str | None:
-    if stage.kind == "shuffle" and any(SHUFFLE_PLUMBING.get(g.tasks[k].prefix) == "p2p" for t in stage.tasks for k in t.keys):
+    p2p = any(SHUFFLE_PLUMBING.get(g.tasks[k].prefix) == "p2p" for t in stage.tasks for k in t.keys)
+    if stage.kind == "shuffle" and p2p:
         return ("Dask's P2P shuffle moves the rows between workers outside the task graph (transfer → barrier "
                 "→ unpack); Spark's next stage fetches the files the map stage wrote.")
     return None

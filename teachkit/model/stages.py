@@ -118,7 +118,8 @@ class Stage:
     tasks: list[SparkTask]
     parents: list[int]  # parent Stage ids
     boundaries: dict[int, str]  # parent id -> "shuffle" | "tree-reduce" | "broadcast" (see the module docstring)
-    output: str  # "shuffle" | "broadcast" (feeds a later stage), "driver" (to the client), "memory" (persist), "write" (files)
+    # "shuffle" | "broadcast" (feeds a later stage), "driver" (to the client), "memory" (persist), "write" (files)
+    output: str
     start: float | None = None
     end: float | None = None
     shuffle_read_bytes: int = 0
@@ -227,7 +228,7 @@ def _build(job, g: Graph, plan: dict, rank: dict, edge: dict) -> list[Stage]:
     _outputs(job, g, stages, node_stage, ids)
     _shuffle_bytes(job, g, stages, node_stage, ids)
     for stage in stages:
-        _finish(stage, stages, g, namer.agg, job)
+        _finish(stage, stages, g, job)
     return stages
 
 
@@ -236,7 +237,8 @@ def _layer_ops(g: Graph, lay: tuple, namer: Namer) -> list[str]:
     task = g.tasks[key]
     ops = namer.ops(task.group, task.prefix, len(g.deps[key]), {g.tasks[d].prefix for d in g.deps[key]})
     if task.deps and not g.deps[key]:  # it reads results an earlier job kept in memory (persist)
-        ops = ["read from memory"] + [op for op in ops if op != task.prefix.replace("_", " ")]
+        # dask-expr reads a persisted collection through alias tasks (FromGraph) named after its last step
+        return ["read from memory"] if "FromGraph" in namer.plan else ["read from memory", *ops]
     return ops
 
 
@@ -330,7 +332,7 @@ def _nbytes(task) -> int:
     return int(att.nbytes or 0) if att is not None else 0
 
 
-def _finish(stage: Stage, stages: list[Stage], g: Graph, agg: str, job) -> None:
+def _finish(stage: Stage, stages: list[Stage], g: Graph, job) -> None:
     by_id = {s.id: s for s in stages}
     logical = (job.expr or {}).get("logical") or ""
     if stage.kind == "shuffle":  # the final half of each aggregation the map side began
@@ -339,7 +341,8 @@ def _finish(stage: Stage, stages: list[Stage], g: Graph, agg: str, job) -> None:
         at = stage.ops.index("shuffle read") + 1 if "shuffle read" in stage.ops else 0
         stage.ops[at:at] = [op for op in finals if op not in stage.ops]
     sorts = bool(SORTS & {cls for cls, _ in plan_classes(logical)})
-    if sorts and "sort" not in stage.ops and (stage.kind == "shuffle" or _sorts_in_one_task(stage, g)):
+    first_shuffle = next((s for s in stages if s.kind == "shuffle"), None) is stage  # a sort shuffles first
+    if sorts and "sort" not in stage.ops and (first_shuffle or _sorts_in_one_task(stage, g)):
         at = stage.ops.index("shuffle read") + 1 if "shuffle read" in stage.ops else len(stage.ops)
         stage.ops.insert(at, "sort")
     if stage.kind == "shuffle" and "coalesce" in stage.ops and not _users_coalesce(stage, g, logical):
