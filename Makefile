@@ -14,7 +14,7 @@ STAMP := $(VENV)/.teachkit-setup-$(shell cksum pyproject.toml | cut -d' ' -f1)
 help:
 	@echo "make course   set up (first time: a few minutes), then open JupyterLab on notebooks/"
 	@echo "              (no display, HEADLESS=1 or CI set: run the headless demo instead)"
-	@echo "make test     set up, install Chromium for the browser tests, run pytest (PYTEST_ARGS=...)"
+	@echo "make test     set up, install Chromium and Java (browser tests, Spark comparison), run pytest (PYTEST_ARGS=...)"
 	@echo "make lab      open JupyterLab on notebooks/ (127.0.0.1 only)"
 	@echo "make demo     run the headless demo into demo-output/"
 	@echo "make doctor   check Python, packages, Graphviz, the kernel and a 2-worker cluster"
@@ -31,7 +31,7 @@ course: setup
 	fi
 
 test: setup
-	@scripts/system-deps.sh chromium
+	@scripts/system-deps.sh chromium java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The lab is rooted at the repository: the lessons (notebooks/) and the exercises (exercises/) side by side

@@ -3,6 +3,7 @@
 #
 #   scripts/system-deps.sh dot        Graphviz's dot (Debian package graphviz)
 #   scripts/system-deps.sh chromium   Chromium for the browser tests (Debian package chromium)
+#   scripts/system-deps.sh java       Java 17 for the Spark comparison (Debian package openjdk-17-jre-headless)
 #
 # Installs only on apt systems, as root or with passwordless sudo, waiting for
 # another apt/dpkg run to finish first. Otherwise prints one install line per
@@ -84,6 +85,7 @@ for what in "$@"; do
         chromium) [ -n "${TEACHKIT_CHROMIUM:-}" ] && [ -x "$TEACHKIT_CHROMIUM" ] && continue
             ensure chromium chromium "brew install --cask chromium" \
             "(none: use your system's Chromium, or set TEACHKIT_CHROMIUM=/path/to/chrome)" chromium-browser ;;
-        *) echo "system-deps: unknown program '$what' (know: dot chromium)" >&2; exit 2 ;;
+        java) ensure java openjdk-17-jre-headless "brew install openjdk@17" "conda install -c conda-forge openjdk=17" ;;
+        *) echo "system-deps: unknown program '$what' (know: dot chromium java)" >&2; exit 2 ;;
     esac
 done

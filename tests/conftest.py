@@ -1,10 +1,9 @@
 """Shared test setup: markers for outside programs, browser launch, real clusters.
 
 Markers (declared in pyproject.toml):
-- ``dot``: needs Graphviz's ``dot``; ``browser``: needs Chromium. Skipped when the
-  program is missing, but under ``CI=true`` a missing program fails the test:
-  CI must prove the kit works, not skip past it.
-- ``spark``: needs pyspark and Java; always skipped when missing (optional extra).
+- ``dot``: needs Graphviz's ``dot``; ``browser``: needs Chromium; ``spark``: needs
+  pyspark and Java. Skipped when the program is missing, but under ``CI=true`` a
+  missing program fails the test: CI must prove the kit works, not skip past it.
 - ``cluster``: added automatically to tests that use a cluster fixture.
 """
 
@@ -57,9 +56,9 @@ def _missing(marker: str) -> str | None:
             return "the playwright Python package is not installed (pip install -e '.[test]')"
     if marker == "spark":
         if importlib.util.find_spec("pyspark") is None:
-            return "pyspark is not installed (pip install -e '.[spark]')"
+            return "pyspark is not installed (pip install -e '.[test]')"
         if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-            return "Java is not installed (pyspark needs it)"
+            return "Java is not installed (pyspark needs it: scripts/system-deps.sh java)"
     return None
 
 
@@ -76,7 +75,7 @@ def pytest_runtest_setup(item):
         reason = _missing(marker)
         if reason is None:
             continue
-        if IN_CI and marker != "spark":
+        if IN_CI:
             pytest.fail(f"CI=true and {reason}", pytrace=False)
         pytest.skip(reason)
 

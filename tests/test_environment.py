@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # conda-forge name -> pip name, where they differ
 CONDA_TO_PIP = {"python-graphviz": "graphviz", "msgpack-python": "msgpack"}
 # conda packages with no pip counterpart, and which the environment must have
-CONDA_ONLY = {"python", "pip", "graphviz"}  # conda's `graphviz` is the dot binary
-CHECKED_EXTRAS = ("test",)  # `spark` is optional and left to pip
+CONDA_ONLY = {"python", "pip", "graphviz", "openjdk"}  # conda's `graphviz` is the dot binary; openjdk is Java
+CHECKED_EXTRAS = ("test",)
 
 
 def load_pyproject(path: Path = ROOT / "pyproject.toml") -> dict:
@@ -86,14 +86,14 @@ def test_environment_yml_matches_pyproject():
     assert compare(load_pyproject(), load_environment()) == []
 
 
-@pytest.mark.parametrize("name", ["pandas", "pytest-playwright", "anywidget"])
+@pytest.mark.parametrize("name", ["pandas", "pytest-playwright", "anywidget", "pyspark"])
 def test_a_package_missing_from_environment_yml_is_reported(name):
     env = load_environment()
     env["dependencies"] = [d for d in env["dependencies"] if not (isinstance(d, str) and d.startswith(name))]
     assert any(name in p and "not in environment.yml" in p for p in compare(load_pyproject(), env))
 
 
-@pytest.mark.parametrize("name", ["pandas", "graphviz", "anywidget", "pytest"])
+@pytest.mark.parametrize("name", ["pandas", "graphviz", "anywidget", "pytest", "pyspark"])
 def test_a_package_missing_from_pyproject_is_reported(name):
     pyproject = copy.deepcopy(load_pyproject())
     for key in ("dependencies",):
@@ -116,6 +116,12 @@ def test_the_dot_binary_and_python_graphviz_are_told_apart():
     assert compare(load_pyproject(), without_python_pkg) == [
         "graphviz is in pyproject.toml but not in environment.yml"
     ]
+
+
+def test_the_spark_comparison_gets_java_from_conda_too():
+    env = load_environment()
+    without_java = {**env, "dependencies": [d for d in env["dependencies"] if not str(d).startswith("openjdk")]}
+    assert compare(load_pyproject(), without_java) == ["environment.yml lacks the conda-only package openjdk"]
 
 
 def test_a_changed_version_range_is_reported():

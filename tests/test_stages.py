@@ -1,4 +1,4 @@
-"""Spark's stage rule on recorded Dask jobs: shipped recordings (no cluster) and real runs.
+"""Spark's stage rule on recorded Dask jobs: shipped recordings, Dask's own graphs (no cluster) and real runs.
 
 The expected structures are exact on purpose: the rule reads Dask's task
 names, which are not public API; a dask upgrade that renames or reshapes them
@@ -7,17 +7,19 @@ must fail here, loudly, not silently draw other stages.
 
 from __future__ import annotations
 
-import time
-
+import dask
 import pytest
 
 import teachkit
 from conftest import small_cluster
-from teachkit.cases import CASES, dask_inputs
+from teachkit.cases import CASES, dask_inputs, run_dask
+from teachkit.model.jobs import DaskTask, Job
 from teachkit.model.stages import Plan, build_plan, derive_stages, stage_summary
 
 SUMMARY_KEYS = {"id", "name", "num_tasks", "parents", "boundary", "duration_s", "shuffle_read_bytes",
                 "shuffle_write_bytes", "workers", "output", "note"}
+KINDS, BOUNDARIES = {"map", "shuffle", "reduce"}, {"shuffle", "tree-reduce", "broadcast"}
+OUTPUTS = {"shuffle", "broadcast", "driver", "memory", "write"}
 
 
 def shape(job) -> list[tuple]:
@@ -36,6 +38,8 @@ def assert_covers_graph(job) -> None:
     for s in job.stages:
         assert all(t.stage == s.id for t in s.tasks)
         assert all(p < s.id for p in s.parents)  # parents first, as Spark numbers them
+        assert sorted(t.partition for t in s.tasks) == list(range(s.num_tasks))
+        assert s.kind in KINDS and set(s.boundaries.values()) <= BOUNDARIES and s.output in OUTPUTS
 
 
 # -- shipped recordings: no cluster ------------------------------------------------------------
@@ -53,7 +57,7 @@ def pipeline_job():
 
 def test_p2p_groupby_is_a_map_stage_and_a_shuffle_stage(groupby_job):
     assert shape(groupby_job) == [
-        ("read → partial count → reset index → shuffle write", 16, {}, "shuffle"),
+        ("read → partial count → shuffle write", 16, {}, "shuffle"),
         ("shuffle read → count", 2, {0: "shuffle"}, "driver"),
     ]
     read, final = groupby_job.stages
@@ -61,7 +65,7 @@ def test_p2p_groupby_is_a_map_stage_and_a_shuffle_stage(groupby_job):
     assert final.sink_keys and final.sink_keys[0].startswith("repartitiontofewer-")
     assert read.shuffle_write_bytes == final.shuffle_read_bytes > 0
     assert sum(read.workers.values()) == 16
-    assert "split_out" in final.note
+    assert "split_out" in final.note and "P2P" in final.note
     assert [t.partition for t in read.tasks] == list(range(16))
     assert all(t.status == "done" and len(t.keys) == 6 for t in read.tasks)
     assert_covers_graph(groupby_job)
@@ -69,7 +73,7 @@ def test_p2p_groupby_is_a_map_stage_and_a_shuffle_stage(groupby_job):
 
 def test_tree_reduction_is_one_reduce_stage_with_one_task(pipeline_job):
     assert shape(pipeline_job) == [
-        ("read → filter → arithmetic → assign → partial sum", 12, {}, "shuffle"),
+        ("read → filter → withColumn → partial sum", 12, {}, "shuffle"),
         ("sum", 1, {0: "tree-reduce"}, "driver"),
     ]
     assert pipeline_job.stages[1].kind == "reduce"
@@ -115,13 +119,12 @@ def test_explain_text_and_html(groupby_job):
 
 
 def test_empty_job_has_no_stages():
-    from teachkit.model.jobs import Job
-
     assert derive_stages(Job(index=0, name="empty", submitted=0.0, keys=[], dask_tasks={})) == []
 
 
 @pytest.mark.slow
-def test_27000_task_shuffle_derives_within_a_second():
+def test_a_27000_task_shuffle_is_two_stages():
+    """Two rounds of task-based shuffle plumbing collapse into one boundary (speed: benchmarks/stages.py)."""
     import importlib.util
     from pathlib import Path
 
@@ -131,94 +134,99 @@ def test_27000_task_shuffle_derives_within_a_second():
     spec.loader.exec_module(bench)
     job = bench.synthetic_recording(bench.shuffle_graph(500)).jobs[0]
     assert len(job.dask_tasks) > 27_000
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        stages = derive_stages(job)
-        best = min(best, time.perf_counter() - t0)
+    stages = derive_stages(job)
     assert [(s.name, s.num_tasks, s.boundaries) for s in stages] == [
         ("read → shuffle write", 500, {}),
         ("shuffle read", 500, {0: "shuffle"}),
     ]
-    assert {"split-stage", "split-taskshuffle"} <= {g.split("-")[0] + "-" + g.split("-")[1] for g in stages[1].collapsed}
-    assert best <= 1.0, f"derive_stages took {best:.2f} s for {len(job.dask_tasks)} tasks"
+    collapsed = {"-".join(g.split("-")[:2]) for g in stages[1].collapsed}
+    assert {"split-stage", "split-taskshuffle"} <= collapsed
 
 
-# -- real runs on a small cluster ---------------------------------------------------------------
+# -- Dask's own graphs, no cluster: the rule's families ------------------------------------------
 
-#: Per case: the stages of each job it runs, exactly (names, Spark tasks, boundaries, output).
-EXPECTED = {
-    "map-filter": [[("read → filter → arithmetic → assign", 8, {}, "driver")]],
-    "groupby-count": [[("read → partial count", 8, {}, "shuffle"), ("count", 1, {0: "tree-reduce"}, "driver")]],
-    "groupby-split-out": [[("read → partial count → reset index → shuffle write", 8, {}, "shuffle"),
-                           ("shuffle read → count", 2, {0: "shuffle"}, "driver")]],
-    "shuffle": [[("read → shuffle write", 8, {}, "shuffle"), ("shuffle read", 8, {0: "shuffle"}, "driver")]],
-    "merge": [[("read → shuffle write", 4, {}, "shuffle"), ("read → shuffle write", 8, {}, "shuffle"),
-               ("shuffle read → join", 8, {0: "shuffle", 1: "shuffle"}, "driver")]],
-    "sort-persist": [
-        [("read → max → min → quantiles", 8, {}, "shuffle"), ("quantiles", 1, {0: "tree-reduce"}, "driver")],
-        [("read → assign → shuffle write", 8, {}, "shuffle"), ("shuffle read → sort", 8, {0: "shuffle"}, "memory")],
-    ],
-    "to-parquet": [[("read → reset index → write parquet", 8, {}, "memory")]],
-}
+
+def planned_job(q, action: str = "compute") -> Job:
+    """The job dask would submit for ``q.compute()`` / ``q.persist()``, built locally (no cluster, no run)."""
+    from dask.base import collections_to_expr
+    from dask.core import get_deps
+    from dask.utils import key_split
+
+    from teachkit.record.events import key_index, key_str
+
+    expr = collections_to_expr([q])
+    expr = (expr.finalize_compute() if action == "compute" else expr).optimize()
+    graph = dict(expr.__dask_graph__())
+    deps, dependents = get_deps(graph)
+    tasks = {}
+    for key in graph:
+        name = key[0] if isinstance(key, tuple) else key
+        tasks[key_str(key)] = DaskTask(key_str(key), str(name), key_split(name), key_index(key),
+                                       sorted(key_str(d) for d in deps[key]))
+    plan = {"logical": "\n".join(q.expr._tree_repr_lines()), "action": action,
+            "optimized": "\n".join(q.expr.optimize()._tree_repr_lines())}
+    return Job(index=0, name="planned", submitted=0.0, keys=[key_str(k) for k in graph if not dependents[k]],
+               dask_tasks=tasks, expr=plan)
 
 
 @pytest.fixture(scope="module")
-def stage_cluster():
-    with small_cluster(2) as c:
-        yield c
+def frames():
+    return dask_inputs()
 
 
-@pytest.mark.cluster
-@pytest.mark.timeout(120)
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_case_on_a_real_cluster(stage_cluster, case, tmp_path):
-    df, other = dask_inputs()
-    with teachkit.record(stage_cluster) as rec:
-        result = case.dask(df, other, tmp_path / "out")
-    del result
-    assert [shape(job) for job in rec.jobs] == EXPECTED[case.name]
-    for job in rec.jobs:
-        assert_covers_graph(job)
-        assert all(t.status == "done" and t.worker in ("worker-1", "worker-2") for t in job.tasks)
-        summary = [s for j in rec.summary()["jobs"] for s in j["stages"]]
-        assert all(set(s) == SUMMARY_KEYS for s in summary)
-    shuffled = [s for job in rec.jobs for s in job.stages if s.boundaries.get(0) == "shuffle"]
-    assert all(s.shuffle_read_bytes > 0 and s.collapsed for s in shuffled)
-
-
-@pytest.mark.cluster
-@pytest.mark.timeout(120)
-def test_compute_gather_of_a_40_partition_groupby_is_not_a_stage(stage_cluster):
-    """40 inputs: Dask shuffles into 5 partitions, concatenates them into 3 (split_out), then into 1 for compute().
-
-    Both concatenations are the gather to the driver, as Spark's collect(): two stages, like 16 inputs.
-    """
-    from teachkit.datasets import sales
-
-    with teachkit.record(stage_cluster) as rec:
-        sales(rows=200_000, partitions=40, seed=11).groupby("category").count().compute()
-    job, = rec.jobs
-    assert shape(job) == [("read → partial count → reset index → shuffle write", 40, {}, "shuffle"),
-                          ("shuffle read → count", 5, {0: "shuffle"}, "driver")]
-    final = job.stages[-1]
-    assert [job.dask_tasks[k].prefix for k in final.sink_keys] == ["repartitiontofewer"] * 4
-    assert final.sink_keys[-1] == job.keys[0]  # the gather ends in the key compute() asked for
-    assert "concatenates them into 3" in final.note
+@pytest.mark.parametrize("action", ["compute", "persist"])
+def test_a_coalesce_is_narrow_one_task_per_coalesced_partition(frames, action):
+    job = planned_job(frames["df12"][frames["df12"].value > 0.5].repartition(npartitions=3), action)
+    (stage,) = job.stages
+    assert (stage.name, stage.num_tasks, stage.output) == ("read → filter → coalesce", 3, {"compute": "driver",
+                                                                                          "persist": "memory"}[action])
+    merges = [[k for k in t.keys if job.dask_tasks[k].prefix == "repartitiontofewer"] for t in stage.tasks]
+    assert all(len(m) == 1 for m in merges)  # one coalesced partition per Spark task ...
+    reads = [sum(job.dask_tasks[k].prefix == "make_partition" for k in t.keys) for t in stage.tasks]
+    assert reads == [4, 4, 4]  # ... covering the parent partitions it merges
+    assert len(stage.sink_keys) == (1 if action == "compute" else 0)  # persist() has no gather
+    assert "merges them into 3" in stage.note
     assert_covers_graph(job)
 
 
-@pytest.mark.cluster
-@pytest.mark.timeout(120)
-def test_a_repartition_the_user_wrote_stays_a_coalesce_stage(stage_cluster):
-    from teachkit.datasets import sales
+def test_a_coalesce_to_one_at_the_end_is_the_users_not_a_gather(frames):
+    job = planned_job(frames["df12"].repartition(npartitions=1))
+    assert shape(job) == [("read → coalesce", 1, {}, "driver")]
+    assert job.stages[0].sink_keys == [] and len(job.stages[0].tasks[0].keys) == 25
 
-    with teachkit.record(stage_cluster) as rec:
-        sales(rows=20_000, partitions=40, seed=12).repartition(npartitions=3).compute()
-    job, = rec.jobs
-    assert shape(job) == [("read", 40, {}, "shuffle"), ("coalesce", 3, {0: "coalesce"}, "driver")]
-    assert job.stages[1].kind == "coalesce" and len(job.stages[1].sink_keys) == 1
+
+def test_a_split_is_narrow_with_one_task_per_output_partition(frames):
+    job = planned_job(frames["df12"].repartition(npartitions=24))
+    assert shape(job) == [("read → split", 24, {}, "driver")]
+    assert "without a shuffle" in job.stages[0].note and "broadcast" not in job.stages[0].note
     assert_covers_graph(job)
+
+
+@pytest.mark.parametrize("optimize", [False, True], ids=["unfused", "fused"])
+def test_merges_before_a_task_shuffle_belong_to_the_shuffle(frames, optimize):
+    """The seed job's fast plan, small: 24 partitions, split_out=4, split_every=24: Spark's [24, 4]."""
+    with dask.config.set({"dataframe.shuffle.method": "tasks"}):
+        q = frames["df24"].groupby("category").count(split_out=4, split_every=24)
+        job = planned_job(q.optimize() if optimize else q)
+    assert shape(job) == [("read → partial count → shuffle write", 24, {}, "shuffle"),
+                          ("shuffle read → count", 4, {0: "shuffle"}, "driver")]
+    assert any(g.startswith("repartitiontofewer-") for g in job.stages[1].collapsed)
+    assert "merged the 24 map outputs into 4" in job.stages[1].note
+    assert_covers_graph(job)
+
+
+def test_a_broadcast_join_keeps_its_boundary(frames):
+    job = planned_job(frames["df"].merge(frames["small"], on="id"))
+    assert shape(job) == [("read", 1, {}, "broadcast"), ("read → join", 8, {0: "broadcast"}, "driver")]
+    assert "job of its own" in job.stages[1].note
+    assert_covers_graph(job)
+
+
+def test_a_fused_filter_keeps_its_name(frames):
+    df = frames["df"]
+    job = planned_job(df[df.value > 0.5].assign(double=lambda d: d.value * 2).optimize(), "persist")
+    assert "-fused-" in next(iter(job.dask_tasks.values())).group
+    assert shape(job) == [("read → filter → withColumn", 8, {}, "memory")]
 
 
 def test_user_repartitions_read_from_the_logical_plan():
@@ -226,5 +234,123 @@ def test_user_repartitions_read_from_the_logical_plan():
 
     assert user_repartitions("Repartition: new_partitions=3None\n  FromMap: x") == {3}
     assert user_repartitions("Count: observed=True\n  FromMap: x") == set()
-    assert user_repartitions(None) is None  # no plan recorded: nothing is folded
+    assert user_repartitions(None) is None  # no plan recorded
     assert user_repartitions("Repartition: new_divisions=[0, 5]\n  FromMap: x") is None
+
+
+# -- real runs on a small cluster: every reference job -------------------------------------------
+
+#: Per case: the stages of each job it runs, exactly (name, Spark tasks, {parent: boundary}, output).
+EXPECTED = {
+    "narrow-chain": [[("read → filter → withColumn", 8, {}, "driver")]],
+    "narrow-chain-fused": [[("read → filter → withColumn", 8, {}, "memory")]],
+    "filter-count": [[("read → filter → partial count", 8, {}, "shuffle"), ("count", 1, {0: "tree-reduce"}, "driver")]],
+    "groupby-tree": [[("read → partial sum", 8, {}, "shuffle"), ("sum", 1, {0: "tree-reduce"}, "driver")]],
+    "groupby-tree-split-every": [[("read → partial count", 24, {}, "shuffle"),
+                                  ("count", 1, {0: "tree-reduce"}, "driver")]],
+    "groupby-default": [[("read → partial count → shuffle write", 24, {}, "shuffle"),
+                         ("shuffle read → count", 2, {0: "shuffle"}, "driver")]],
+    "groupby-p2p": [[("read → partial count → shuffle write", 8, {}, "shuffle"),
+                     ("shuffle read → count", 4, {0: "shuffle"}, "driver")]],
+    "groupby-tasks": [[("read → partial count → shuffle write", 8, {}, "shuffle"),
+                       ("shuffle read → count", 4, {0: "shuffle"}, "driver")]],
+    "groupby-tasks-all": [[("read → partial count → shuffle write", 8, {}, "shuffle"),
+                           ("shuffle read → count", 8, {0: "shuffle"}, "driver")]],
+    "seed-plan": [[("read → partial count → shuffle write", 24, {}, "shuffle"),
+                   ("shuffle read → count", 4, {0: "shuffle"}, "driver")]],
+    "seed-plan-unfused": [[("read → partial count → shuffle write", 24, {}, "shuffle"),
+                           ("shuffle read → count", 4, {0: "shuffle"}, "driver")]],
+    "seed-plan-p2p": [[("read → partial count → shuffle write", 24, {}, "shuffle"),
+                       ("shuffle read → count", 4, {0: "shuffle"}, "driver")]],
+    "multi-agg": [[("read → partial aggregate → shuffle write", 8, {}, "shuffle"),
+                   ("shuffle read → aggregate", 2, {0: "shuffle"}, "driver")]],
+    "distinct": [[("read → partial distinct → shuffle write", 8, {}, "shuffle"),
+                  ("shuffle read → distinct", 4, {0: "shuffle"}, "driver")]],
+    "value-counts": [[("read → partial count → shuffle write", 8, {}, "shuffle"),
+                      ("shuffle read → count", 8, {0: "shuffle"}, "driver")]],
+    "nunique": [[("read → partial distinct → shuffle write", 8, {}, "shuffle"),
+                 ("shuffle read → distinct → partial count", 8, {0: "shuffle"}, "shuffle"),
+                 ("count", 1, {1: "tree-reduce"}, "driver")]],
+    "shuffle-by-key": [[("read → shuffle write", 8, {}, "shuffle"), ("shuffle read", 8, {0: "shuffle"}, "driver")]],
+    "coalesce": [[("read → coalesce", 3, {}, "driver")]],
+    "coalesce-persist": [[("read → coalesce", 3, {}, "memory")]],
+    "coalesce-write": [[("read → coalesce → write parquet", 3, {}, "write")]],
+    "split": [[("read → split", 24, {}, "driver")]],
+    "union": [[("read → union", 12, {}, "driver")]],
+    "join": [[("read → shuffle write", 4, {}, "shuffle"), ("read → shuffle write", 8, {}, "shuffle"),
+              ("shuffle read → join", 8, {0: "shuffle", 1: "shuffle"}, "driver")]],
+    "join-broadcast": [[("read", 1, {}, "broadcast"), ("read → join", 8, {0: "broadcast"}, "driver")]],
+    "sort": [[("read → sample", 8, {}, "shuffle"), ("split points", 1, {0: "tree-reduce"}, "driver")],
+             [("read → shuffle write", 8, {}, "shuffle"), ("shuffle read → sort", 8, {0: "shuffle"}, "memory")]],
+    "set-index": [[("read → sample", 8, {}, "shuffle"), ("split points", 1, {0: "tree-reduce"}, "driver")],
+                  [("read → shuffle write", 8, {}, "shuffle"), ("shuffle read → sort", 8, {0: "shuffle"}, "memory")]],
+    "sort-collect": [[("read → coalesce → sort", 1, {}, "driver")]],
+    "two-shuffles": [[("read → shuffle write", 8, {}, "shuffle"),
+                      ("shuffle read → partial sum → shuffle write", 8, {0: "shuffle"}, "shuffle"),
+                      ("shuffle read → sum", 4, {1: "shuffle"}, "driver")]],
+    "write-parquet": [[("read → filter → withColumn → write parquet", 8, {}, "write")]],
+    "write-csv": [[("read → write csv", 8, {}, "write")]],
+    "groupby-write": [[("read → partial sum → shuffle write", 8, {}, "shuffle"),
+                       ("shuffle read → sum → write parquet", 4, {0: "shuffle"}, "write")]],
+    "map-partitions": [[("read → mapInPandas", 8, {}, "driver")]],
+}
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """Every case run once on one small cluster: case name -> Recording (or the exception it raised)."""
+    out = {}
+    with small_cluster(2) as cluster:
+        frames = dask_inputs()
+        for case in CASES:
+            try:
+                with teachkit.record(cluster) as rec:
+                    result = run_dask(case, frames, tmp_path_factory.mktemp(case.name) / "out")
+                del result
+                out[case.name] = rec
+            except Exception as exc:  # one broken case must not hide the others
+                out[case.name] = exc
+    return out
+
+
+def test_every_case_has_an_expected_structure():
+    assert set(EXPECTED) == {c.name for c in CASES} and len(CASES) >= 20
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_on_a_real_cluster(recorded, case):
+    rec = recorded[case.name]
+    if isinstance(rec, Exception):
+        raise rec
+    assert [shape(job) for job in rec.jobs] == EXPECTED[case.name]
+    for job in rec.jobs:
+        assert_covers_graph(job)
+        assert all(t.status == "done" and t.worker in ("worker-1", "worker-2") for t in job.tasks)
+    summary = [s for j in rec.summary()["jobs"] for s in j["stages"]]
+    assert all(set(s) == SUMMARY_KEYS for s in summary)
+    stages = [s for job in rec.jobs for s in job.stages]
+    assert all(s.shuffle_read_bytes > 0 and s.collapsed for s in stages if "shuffle" in s.boundaries.values())
+    if case.note_says:  # Dask runs another job than Spark here: a note must say what
+        assert any(case.note_says in (s.note or "") for s in stages), [s.note for s in stages]
+
+
+@pytest.mark.cluster
+def test_a_coalesce_after_a_shuffle_covers_the_shuffle_partitions(recorded):
+    """Dask's default groupby on 24 partitions shuffles into 3 and merges into 2 (split_out): one narrow stage."""
+    job, = recorded["groupby-default"].jobs
+    final = job.stages[-1]
+    merges = [k for t in final.tasks for k in t.keys if job.dask_tasks[k].prefix == "repartitiontofewer"]
+    unpacks = [k for t in final.tasks for k in t.keys if job.dask_tasks[k].prefix == "p2pshuffle"]
+    assert (len(merges), len(unpacks)) == (2, 3)
+    assert "shuffled the rows into 3 partitions and then merged them into 2" in final.note
+    assert [job.dask_tasks[k].prefix for k in final.sink_keys] == ["repartitiontofewer"]  # compute()'s gather only
+
+
+@pytest.mark.cluster
+def test_writes_end_in_their_commit(recorded):
+    parquet = recorded["coalesce-write"].jobs[0].stages[-1]
+    assert [parquet.job.dask_tasks[k].prefix for k in parquet.sink_keys] == ["toparquetbarrier"]
+    csv = recorded["write-csv"].jobs[0].stages[-1]
+    assert csv.sink_keys == [] and all(csv.job.dask_tasks[t.keys[-1]].prefix == "write_csv" for t in csv.tasks)

@@ -1,123 +1,232 @@
-"""Ground truth: teachkit's stages for each reference job against Apache Spark's own count.
+"""Ground truth: teachkit's stages for each reference job against Apache Spark's own.
 
 Runs every case of :mod:`teachkit.cases` twice:
 
-- in teachkit, on a real local cluster (2 workers x 1 thread), reading ``job.stages``;
-- in PySpark 4.x local mode (``local[2]``), adaptive query execution off, the same
-  input partitions, ``spark.sql.shuffle.partitions`` set to what Dask uses, and
-  broadcast joins off (Dask shuffles both sides of a merge).  Stage and task counts
-  come from Spark's status tracker (what its UI and REST API show), per job.
+- in Dask, recorded by teachkit on a small local cluster (2 workers x 1 thread),
+  reading ``job.stages``;
+- in PySpark local mode (``local[2]``, one session for all cases), adaptive
+  query execution off, broadcast joins only where the code asks for one, the
+  same input partitions and ``spark.sql.shuffle.partitions`` set to what Dask
+  uses.  Spark's stages come from its own status tracker (what its UI and REST
+  API show), per job, skipped stages left out.
 
-Prints one table (markdown).  Run (about a minute; needs ``pip install pyspark`` and Java 17+):
+Prints one table (markdown) and, under it, what each difference is: Dask ran a
+different job (then teachkit's stage note must name it) or teachkit is wrong (a
+bug).  ``compare()`` returns the rows, for ``tests/test_spark_compare.py``.
+
+Run (a minute or two; needs ``pip install -e '.[test]'`` and Java 17+)::
 
     timeout 900 .venv/bin/python tools/spark_compare.py [case ...]
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import teachkit
-from teachkit.cases import CASES, dask_inputs, spark_inputs
+from teachkit.cases import CASES, Case, dask_inputs, run_dask, run_spark, spark_inputs
+
+#: Spark's own logging, quiet: errors only, to stderr (its start-up banner and warnings would flood a test run;
+#: a logger configured for ``org.apache.spark`` keeps PySpark from announcing its own default level).
+LOG4J2 = """\
+rootLogger.level = error
+rootLogger.appenderRef.console.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = spark %p %c{1}: %m%n
+logger.spark.name = org.apache.spark
+logger.spark.level = error
+"""
 
 
-def teachkit_stages(cases) -> dict[str, list[list[tuple[str, int]]]]:
-    """Per case: for each job, its stages as (name, Spark-style tasks)."""
+@dataclass
+class Row:
+    """One case of the comparison: both systems' stages and the verdict."""
+
+    case: Case
+    spark: list[list[int]]  # tasks per stage, one list per Spark job
+    teachkit: list[list[int]]  # tasks per stage, one list per recorded Dask job
+    names: list[list[str]]  # teachkit's stage names
+    notes: list[str] = field(default_factory=list)  # teachkit's stage notes
+    equal: bool = False
+    verdict: str = ""
+    bug: bool = False
+
+
+def dask_stages(cases: list[Case], workers: int = 2) -> dict[str, list]:
+    """Per case: the recorded jobs (``Job`` objects, with their stages)."""
     out = {}
-    cluster = teachkit.start_cluster(workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
+    cluster = teachkit.start_cluster(workers=workers, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
     try:
-        df, other = dask_inputs()
+        frames = dask_inputs()
         for case in cases:
             with tempfile.TemporaryDirectory() as tmp, teachkit.record(cluster) as rec:
-                case.dask(df, other, Path(tmp) / "out")
-            out[case.name] = [[(s.name, s.num_tasks) for s in job.stages] for job in rec.jobs]
+                result = run_dask(case, frames, Path(tmp) / "out")
+            del result
+            out[case.name] = [job for job in rec.jobs]
+            for job in out[case.name]:
+                job.stages  # noqa: B018 - derive while the recording is at hand
     finally:
         cluster.close()
     return out
 
 
-def spark_session():
+@contextlib.contextmanager
+def spark_session(cores: int = 2):
+    """One quiet local SparkSession (AQE off, no automatic broadcast, no UI, loopback only), stopped on exit."""
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return (
-        SparkSession.builder.master("local[2]")
-        .appName("teachkit-compare")
-        .config("spark.sql.adaptive.enabled", "false")
-        .config("spark.sql.autoBroadcastJoinThreshold", "-1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "1g")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # PySpark 4.3 warns that it does not fully support pandas 3; the cases' pandas code works with it.
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        config = Path(tmp) / "log4j2.properties"
+        config.write_text(LOG4J2)
+        spark = (
+            SparkSession.builder.master(f"local[{cores}]")
+            .appName("teachkit-compare")
+            .config("spark.sql.adaptive.enabled", "false")
+            .config("spark.sql.autoBroadcastJoinThreshold", "-1")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.memory", "1g")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.local.dir", tmp)
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{config}")
+            .getOrCreate()
+        )
+        try:
+            yield spark
+        finally:
+            spark.stop()
 
 
-def spark_stages(cases) -> dict[str, list[list[tuple[str, int]]]]:
-    """Per case: for each Spark job, its stages as (name, tasks); skipped stages left out."""
-    spark = spark_session()
-    spark.sparkContext.setLogLevel("ERROR")
-    tracker = spark.sparkContext.statusTracker()
+def spark_stages(cases: list[Case]) -> dict[str, list[list[int]]]:
+    """Per case: for each Spark job, the tasks of each stage that ran (from Spark's status tracker)."""
     out = {}
-    try:
-        df, other = spark_inputs(spark)
+    with spark_session() as spark:
+        tracker = spark.sparkContext.statusTracker()
+        frames = spark_inputs(spark)
         for case in cases:
             spark.conf.set("spark.sql.shuffle.partitions", str(case.shuffle_partitions))
-            spark.sparkContext.setJobGroup(case.name, case.title)
+            spark.sparkContext.setJobGroup(case.name, case.spark)
             with tempfile.TemporaryDirectory() as tmp:
-                case.spark(df, other, Path(tmp) / "out")
-            jobs = []
-            for job_id in sorted(tracker.getJobIdsForGroup(case.name)):
-                info = tracker.getJobInfo(job_id)
-                stages = []
-                for sid in sorted(info.stageIds):
-                    st = tracker.getStageInfo(sid)
-                    if st is not None and st.numCompletedTasks > 0:  # skipped stages ran no task
-                        stages.append((st.name.split(" at ")[0], st.numTasks))
-                jobs.append(stages)
-            out[case.name] = jobs
-    finally:
-        spark.stop()
+                run_spark(case, frames, Path(tmp) / "out")
+            out[case.name] = [job for job in _finished_jobs(tracker, case.name) if job]
     return out
 
 
-def counts(jobs: list[list[tuple[str, int]]]) -> str:
-    return " + ".join("[" + ", ".join(str(n) for _, n in job) + "]" for job in jobs) or "-"
+def _finished_jobs(tracker, group: str, timeout: float = 60.0) -> list[list[int]]:
+    """Tasks per stage of each job of ``group``, once Spark's listener has seen every job end.
+
+    An action can return before the status tracker (fed asynchronously by
+    Spark's listener bus) marks its job done; skipped stages ran no task.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        infos = [tracker.getJobInfo(j) for j in sorted(tracker.getJobIdsForGroup(group))]
+        ended = all(info is not None and info.status in ("SUCCEEDED", "FAILED") for info in infos)
+        if ended or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    jobs = []
+    for info in infos:
+        stages = [tracker.getStageInfo(sid) for sid in sorted(info.stageIds)] if info is not None else []
+        jobs.append([st.numTasks for st in stages if st is not None and st.numCompletedTasks > 0])
+    return jobs
 
 
-def verdict(tk: list, sp: list) -> str:
-    if [[n for _, n in j] for j in tk] == [[n for _, n in j] for j in sp]:
-        return "same"
-    if sorted(n for j in tk for _, n in j) == sorted(n for j in sp for _, n in j):
-        return "same stages, other order/jobs"
-    return "differs"
+def same_stages(ours: list[list[int]], theirs: list[list[int]]) -> bool:
+    """Same jobs with the same stages: each job's task counts, in any order but the last stage's.
+
+    Stages are listed parents first; Spark numbers the two map stages of a join
+    left side first, teachkit by the tasks' names, so siblings may swap.
+
+    >>> same_stages([[4, 8, 8]], [[8, 4, 8]]), same_stages([[8, 1]], [[1, 8]]), same_stages([[8]], [[8], [8]])
+    (True, False, False)
+    """
+    return len(ours) == len(theirs) and all(
+        sorted(a) == sorted(b) and a[-1:] == b[-1:] for a, b in zip(ours, theirs))
 
 
-def main(names: list[str]) -> None:
+def verdict(case: Case, spark: list[list[int]], jobs: list) -> Row:
+    """Compare one case: equal, a different job Dask ran (with its note), or a teachkit bug."""
+    row = Row(case=case, spark=spark, teachkit=[[s.num_tasks for s in job.stages] for job in jobs],
+              names=[[s.name for s in job.stages] for job in jobs],
+              notes=[s.note for job in jobs for s in job.stages if s.note])
+    row.equal = same_stages(row.teachkit, row.spark)
+    noted = case.note_says is not None and any(case.note_says in note for note in row.notes)
+    if row.equal and case.dask_differs is None:
+        row.verdict = "yes"
+    elif row.equal:
+        row.verdict, row.bug = "yes, though the case says Dask differs: update the case", True
+    elif case.dask_differs is not None and noted:
+        row.verdict = f"no: Dask ran a different job ({case.dask_differs}); teachkit's note says so"
+    elif case.dask_differs is not None:
+        row.verdict, row.bug = f"no: Dask ran a different job, but no note contains {case.note_says!r} (bug)", True
+    else:
+        row.verdict, row.bug = "no: teachkit is wrong on the same job (bug)", True
+    return row
+
+
+def compare(cases: list[Case] | None = None, workers: int = 2) -> list[Row]:
+    """Run the cases in Dask (recorded) and in PySpark and compare them, one :class:`Row` per case."""
+    cases = list(CASES if cases is None else cases)
+    recorded = dask_stages(cases, workers)
+    spark = spark_stages(cases)
+    return [verdict(case, spark[case.name], recorded[case.name]) for case in cases]
+
+
+def _counts(jobs: list[list[int]]) -> str:
+    return " + ".join("[" + ", ".join(str(n) for n in job) + "]" for job in jobs) or "-"
+
+
+def table(rows: list[Row]) -> str:
+    """The comparison as one markdown table, then the stage names and each difference explained."""
+    lines = ["| job | Dask code | Spark code | Spark's stages | teachkit's stages | equal? |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        equal = "yes" if r.verdict == "yes" else ("**BUG**: " if r.bug else "") + r.verdict
+        lines.append(f"| {r.case.name} | `{r.case.dask}` | `{r.case.spark}` | {_counts(r.spark)} | "
+                     f"{_counts(r.teachkit)} | {equal} |")
+    lines += ["", "teachkit's stage names (one [...] per job):", ""]
+    lines += [f"- {r.case.name}: " + " + ".join("[" + "; ".join(job) + "]" for job in r.names) for r in rows]
+    differ = [r for r in rows if not r.equal or r.bug]
+    if differ:
+        lines += ["", "Differences:", ""]
+        for r in differ:
+            why = "a teachkit bug" if r.bug else "Dask ran a different job"
+            sentences = [x for n in r.notes for x in re.split(r"(?<=\.)\s+", n)]
+            note = next((x for x in sentences if r.case.note_says and r.case.note_says in x), "(none)")
+            what = f" ({r.case.dask_differs})" if r.case.dask_differs else ""
+            lines.append(f"- **{r.case.name}**: {why}{what}. teachkit's note: \"{note}\"")
+    return "\n".join(lines)
+
+
+def main(names: list[str]) -> int:
     cases = [c for c in CASES if not names or c.name in names]
     t0 = time.time()
-    tk = teachkit_stages(cases)
-    t1 = time.time()
-    sp = spark_stages(cases)
-    t2 = time.time()
+    rows = compare(cases)
     import dask
     import pyspark
 
-    print(f"teachkit (dask {dask.__version__}, 2 workers): {t1 - t0:.1f} s; "
-          f"PySpark {pyspark.__version__} local[2], AQE off: {t2 - t1:.1f} s")
-    print("Tasks per stage, one [...] per job.\n")
-    print("| case | job | teachkit stages | Spark stages | verdict |")
-    print("|---|---|---|---|---|")
-    for case in cases:
-        print(f"| {case.name} | `{case.title}` | {counts(tk[case.name])} | {counts(sp[case.name])} | "
-              f"{verdict(tk[case.name], sp[case.name])} |")
-    print("\nStage names:")
-    for case in cases:
-        print(f"- {case.name}: teachkit {tk[case.name]}; Spark {sp[case.name]}")
+    print(f"dask {dask.__version__} (2 workers x 1 thread) and PySpark {pyspark.__version__} "
+          f"(local[2], AQE off): {len(rows)} jobs in {time.time() - t0:.0f} s\n")
+    print(table(rows))
+    return 1 if any(r.bug for r in rows) else 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -1,7 +1,10 @@
 """A job's recorded Dask graph read as layers and edges, and the stage each layer belongs to.
 
-Helpers of :mod:`teachkit.model.stages` (which documents the rule); linear in
-tasks and dependencies apart from the walk over layers, which are few.
+Helpers of :mod:`teachkit.model.stages` (which documents the rule): the graph
+with its shuffle plumbing and sinks set apart (:class:`Graph`), the kind of
+each edge between layers (:meth:`Graph.layer_edges`) and the walk that gives
+every layer a stage (:func:`assign_stages`).  Linear in tasks and
+dependencies apart from the walk over layers, which are few.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import heapq
 import re
 from collections import Counter, deque
 
-from teachkit.model.stage_names import SHUFFLE_PLUMBING, SINKS
+from teachkit.model.stage_names import MERGE, SHUFFLE_PLUMBING, SINKS
 
 
 class Graph:
@@ -26,20 +29,23 @@ class Graph:
         for k, ds in self.deps.items():
             for d in ds:
                 self.dependents[d].append(k)
+        expr = job.expr or {}
+        self.sinks = self._sinks(job.keys, expr.get("action"), expr.get("logical"))
         plumb = {k for k, t in tasks.items() if t.prefix in SHUFFLE_PLUMBING}
+        self.merges = self._pre_shuffle_merges(plumb)
+        plumb |= self.merges
         self.role: dict[str, str] = {}
         for k in plumb:
             has_pdep = any(d in plumb for d in self.deps[k])
             feeds_plumbing = any(c in plumb for c in self.dependents[k])
-            if not has_pdep and feeds_plumbing and self.deps[k]:
+            if k in self.merges:
+                self.role[k] = "middle"
+            elif not has_pdep and feeds_plumbing and self.deps[k]:
                 self.role[k] = "write"
             elif has_pdep and not feeds_plumbing:
                 self.role[k] = "read"
             else:
                 self.role[k] = "middle"
-        self.sinks = {k: SINKS[tasks[k].prefix] for k in job.keys
-                      if k in tasks and tasks[k].prefix in SINKS and not self.dependents[k] and self.deps[k]}
-        self._fold_gather(job)
         self.nodes = [k for k in self.order if self.role.get(k) != "middle" and k not in self.sinks]
         self.node_set = set(self.nodes)
         self.layer = {k: _layer(tasks[k]) for k in self.nodes}
@@ -48,40 +54,43 @@ class Graph:
             self.layer_keys.setdefault(self.layer[k], []).append(k)
         self.clusters = self._clusters(plumb)
 
-    def _fold_gather(self, job) -> None:
-        """Fold Dask's own coalesce under compute()'s gather into the gather (a sink, not a stage).
+    def _sinks(self, keys: list[str], action: str | None, logical: str | None) -> dict[str, str]:
+        """The tasks after the last stage: compute()'s gather ("driver") and a write's commit ("write").
 
-        ``compute()`` concatenates the result partitions in one ``repartitiontofewer``
-        task.  When the job's last step is itself a coalesce Dask added (a groupby
-        shuffles into more partitions than its ``split_out`` and concatenates them
-        down), the gather reads that coalesce's tasks: together they are the
-        gather to the driver.  A coalesce the user asked for
-        (``df.repartition(npartitions=k)``, visible in the logical plan) stays a
-        stage; without a logical plan nothing is folded.
+        compute() concatenates the result partitions in one ``repartitiontofewer``
+        task; ``persist()`` has no gather, and when the plan the user wrote ends
+        in ``repartition(npartitions=1)`` that task is the user's coalesce, not
+        a gather (compute() adds none to a single partition).
         """
-        user = user_repartitions((job.expr or {}).get("logical"))
-        if user is None:
-            return
-        coalesce = "repartitiontofewer"
-        gather = [k for k, kind in self.sinks.items() if kind == "driver" and self.tasks[k].prefix == coalesce]
-        by_group: dict[str, list[str]] = {}
-        for k, t in self.tasks.items():
-            by_group.setdefault(t.group, []).append(k)
+        user_last = ends_in_coalesce_to_one(logical)
+        out = {}
+        for k in keys:
+            if k not in self.tasks or self.dependents[k] or not self.deps[k]:
+                continue
+            kind = SINKS.get(self.tasks[k].prefix)
+            if kind == "driver" and self.tasks[k].prefix == MERGE and (action == "persist" or user_last):
+                continue
+            if kind is not None:
+                out[k] = kind
+        return out
 
-        def feeds_only_the_gather(k: str) -> bool:
-            return bool(self.deps[k]) and bool(self.dependents[k]) and all(c in self.sinks for c in self.dependents[k])
+    def _pre_shuffle_merges(self, plumb: set[str]) -> set[str]:
+        """Dask's merges of map outputs right before a shuffle: part of the shuffle, not a stage.
 
-        while gather:
-            key = gather.pop()
-            for group in {self.tasks[d].group for d in self.deps[key]}:
-                keys = by_group[group]
-                if (self.tasks[keys[0]].prefix == coalesce and len(keys) not in user and keys[0] not in self.sinks
-                        and all(feeds_only_the_gather(k) for k in keys)):
-                    self.sinks.update(dict.fromkeys(keys, "driver"))
-                    gather += keys
+        A task-based groupby with ``split_out=k`` (and ``split_every``)
+        concatenates the map tasks' outputs into fewer partitions and shuffles
+        those; Spark's map tasks each write their own shuffle output.
+        """
+        merges: set[str] = set()
+        for k in reversed(self.order):
+            if (self.tasks[k].prefix == MERGE and k not in self.sinks and self.dependents[k]
+                    and all(c in plumb or c in merges for c in self.dependents[k])
+                    and not any(d in plumb for d in self.deps[k])):
+                merges.add(k)
+        return merges
 
     def _clusters(self, plumb: set[str]) -> list[dict]:
-        """Each shuffle: its write layers, read layers, plumbing groups and shuffle ids."""
+        """Each shuffle: the layers that write it and read it, its plumbing groups, shuffle ids, merges."""
         parent = {k: k for k in plumb}
         for k in plumb:
             for d in self.deps[k]:
@@ -89,7 +98,8 @@ class Graph:
                     union(parent, k, d)
         out: dict[str, dict] = {}
         for k in plumb:
-            c = out.setdefault(find(parent, k), {"write": set(), "read": set(), "groups": set(), "ids": {}})
+            c = out.setdefault(find(parent, k), {"write": set(), "read": set(), "groups": set(), "ids": {},
+                                                 "merges": set(), "merged": set()})
             task, role = self.tasks[k], self.role[k]
             if role == "write":
                 c["write"].add(self.layer[k])
@@ -98,6 +108,11 @@ class Graph:
                 c["read"].add(self.layer[k])
             else:
                 c["groups"].add(task.group)
+                fed = [d for d in self.deps[k] if d in self.node_set and d not in plumb]
+                c["write"].update(self.layer[d] for d in fed)  # merged before the shuffle: the map stage ends here
+                if k in self.merges:
+                    c["merges"].add(k)
+                    c["merged"].update(fed)
         return list(out.values())
 
     def layer_edges(self):
@@ -113,14 +128,12 @@ class Graph:
                     pair = (lk, other) if flip else (other, lk)
                     if n > table.get(pair, 0):
                         table[pair] = n
+        parent_layers: dict[tuple, set] = {}
+        for parent_lay, child in set(max_in) | set(max_out):
+            parent_layers.setdefault(child, set()).add(parent_lay)
         edge = {}
         for pair in set(max_in) | set(max_out):
-            if max_out.get(pair, 1) > 1:
-                edge[pair] = "wide"
-            elif max_in.get(pair, 1) > 1:
-                edge[pair] = "fan-in"
-            else:
-                edge[pair] = "narrow"
+            edge[pair] = self._edge_kind(pair, max_in.get(pair, 1), max_out.get(pair, 1), len(parent_layers[pair[1]]))
         for c in self.clusters:
             for w in c["write"]:
                 for r in c["read"]:
@@ -135,6 +148,31 @@ class Graph:
             if a != b:
                 preds[b].append(a)
         return _topo_layers(first, preds), preds, edge
+
+
+    def _edge_kind(self, pair: tuple, max_in: int, max_out: int, n_parent_layers: int) -> str:
+        """How a child layer reads a parent layer (see :func:`assign_stages` for what each kind does).
+
+        ``narrow``: one parent task per child and one child per parent;
+        ``coalesce``: a ``repartitiontofewer`` child reads several parents, each
+        feeding only it (narrow in Spark's rule); ``split``: each child reads
+        one parent task, a parent feeds several children and the child reads
+        no other layer (a repartition to more partitions: narrow too);
+        ``fan-in``: a child combines several parents (a tree reduction);
+        ``wide``: a parent feeds several children that also read something
+        else (a broadcast, e.g. the small side of a join).
+        """
+        if max_out > 1:
+            return "split" if max_in == 1 and n_parent_layers == 1 else "wide"
+        if max_in > 1:
+            return "coalesce" if self.tasks[self.layer_keys[pair[1]][0]].prefix == MERGE else "fan-in"
+        return "narrow"
+
+
+#: Edge kinds that keep the child in its parent's stage (Spark's narrow dependencies).
+NARROW = ("narrow", "coalesce", "split")
+#: The boundary drawn for each edge kind that starts a new stage.
+BOUNDARY = {"shuffle": "shuffle", "fan-in": "tree-reduce", "wide": "broadcast"}
 
 
 def assign_stages(g: Graph, order: list, preds: dict, edge: dict) -> dict:
@@ -174,7 +212,7 @@ def assign_stages(g: Graph, order: list, preds: dict, edge: dict) -> dict:
 
     for lay in order:
         inc = [(p, edge[(p, lay)]) for p in preds[lay]]
-        narrow = {root(stage_of[p]) for p, kind in inc if kind == "narrow"}
+        narrow = {root(stage_of[p]) for p, kind in inc if kind in NARROW}
         trees = {root(stage_of[p]) for p, kind in inc if kind == "fan-in" and info[root(stage_of[p])]["kind"] == "reduce"}
         if narrow:
             keep = {s for s in narrow if not any(s in ancestors(o) for o in narrow if o != s)}
@@ -183,19 +221,53 @@ def assign_stages(g: Graph, order: list, preds: dict, edge: dict) -> dict:
             sid = merge(trees)
         else:
             kinds = {kind for _, kind in inc}
-            coalesce = g.tasks[g.layer_keys[lay][0]].prefix == "repartitiontofewer"
-            sid = new("coalesce" if "fan-in" in kinds and coalesce else "reduce" if "fan-in" in kinds
-                      else "shuffle" if "shuffle" in kinds else "broadcast" if kinds else "map")
+            sid = new("reduce" if "fan-in" in kinds else "shuffle" if "shuffle" in kinds else "map")
         stage_of[lay] = sid
         info[sid]["layers"].append(lay)
         for p, kind in inc:
             ps = root(stage_of[p])
-            if ps != sid:
-                boundary = {"shuffle": "shuffle", "fan-in": "tree-reduce", "wide": "broadcast", "narrow": "broadcast"}[kind]
-                if info[sid]["kind"] == "coalesce" and kind == "fan-in":
-                    boundary = "coalesce"
-                info[sid]["parents"].setdefault(ps, boundary)
+            if ps != sid:  # a narrow edge crosses stages only from an ancestor of the stage it joined
+                info[sid]["parents"].setdefault(ps, BOUNDARY.get(kind, "narrow"))
     return {"stage_of": {lay: root(s) for lay, s in stage_of.items()}, "info": info, "find": root}
+
+
+def spark_task_keys(g: Graph, node_stage: dict, edge: dict) -> list[list[str]]:
+    """The Dask tasks of each Spark task: connected by edges inside a stage.
+
+    A task split among several output partitions (``repartition`` to more)
+    joins only its first child's Spark task, so the stage has one Spark task
+    per output partition and every Dask task is in exactly one.
+    """
+    comp = {k: k for k in g.nodes}
+    for k in g.nodes:
+        same = [c for c in g.dependents[k] if c in g.node_set and node_stage[c] == node_stage[k]]
+        split = [c for c in same if edge.get((g.layer[k], g.layer[c])) == "split"]
+        if split:
+            same = [c for c in same if c not in split] + [min(split, key=g.pos.__getitem__)]
+        for c in same:
+            union(comp, k, c)
+    members: dict[str, list[str]] = {}
+    for k in g.nodes:
+        members.setdefault(find(comp, k), []).append(k)
+    return list(members.values())
+
+
+def topo_stages(order: list, parents: dict) -> list:
+    """Stage roots with parents first (stable for the given order)."""
+    done: list = []
+    seen: set = set()
+
+    def visit(s):
+        if s in seen:
+            return
+        seen.add(s)
+        for p in sorted(parents[s], key=order.index):
+            visit(p)
+        done.append(s)
+
+    for s in order:
+        visit(s)
+    return done
 
 
 _REPARTITION = re.compile(r"^\s*Repartition\w*:(.*)$", re.MULTILINE)
@@ -216,6 +288,16 @@ def user_repartitions(logical: str | None) -> set[int] | None:
             return None
         out.add(int(n.group(1)))
     return out
+
+
+def ends_in_coalesce_to_one(logical: str | None) -> bool:
+    """Whether the plan the user wrote ends in ``repartition(npartitions=1)`` (then compute() adds no gather).
+
+    >>> ends_in_coalesce_to_one("Repartition: new_partitions=1None\\n  FromMap: x"), ends_in_coalesce_to_one("Count:")
+    (True, False)
+    """
+    lines = (logical or "").strip().splitlines()
+    return bool(lines) and re.match(r"Repartition\w*:.*new_partitions=1(?!\d)", lines[0].strip()) is not None
 
 
 def _layer(task) -> tuple:

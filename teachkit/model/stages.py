@@ -6,26 +6,50 @@ recorded graph (pure: no cluster, works on a loaded ``Recording``).
 
 The rule (Spark's)
 ------------------
-A **narrow** dependency (each parent partition feeds at most one child
-partition) pipelines into the same stage; a **wide** one starts a new stage.
-Dask's graph is read at the level of *layers* (a task group, or one level of a
-tree reduction's group) and each edge between two layers is classified:
+A **narrow** dependency pipelines into the same stage; a **wide** one starts a
+new stage.  Dask's graph is read at the level of *layers* (a task group, or
+one level of a tree reduction's group) and each edge between two layers is
+classified (:meth:`teachkit.model.stage_graph.Graph.layer_edges`):
 
 - *narrow*: every parent task feeds one child task and every child task reads
-  one parent task (the same partition): same stage;
+  one parent task: same stage;
+- *coalesce*: a ``repartitiontofewer`` task reads several parent partitions,
+  each feeding only it (``df.repartition(npartitions=k)`` to fewer): **narrow**,
+  as Spark's ``coalesce``: same stage, one Spark task per coalesced partition,
+  covering the parent partitions it merges;
+- *split*: each child reads one parent partition, a parent feeds several
+  children (``repartition`` to more partitions): narrow in Spark's rule (a
+  child that reads one parent partition needs no exchange): same stage, one
+  Spark task per output partition;
 - *shuffle*: the plumbing tasks of a Dask shuffle (P2P ``shuffle-transfer`` →
   ``shuffle-barrier`` → ``p2pshuffle`` unpack; task-based ``group`` → ``split``
   → ... → ``taskshuffle`` collect) collapse into one boundary.  The per-input
   write tasks end the map stage (Spark's shuffle write), the per-output read
   tasks start the next stage (shuffle read), everything between is the
-  boundary (listed in :attr:`Stage.collapsed`);
-- *fan-in*: a child task reads several parent partitions (a tree reduction's
-  combine step, a repartition to fewer partitions): a new stage;
-- *wide*: a parent task feeds several child tasks outside a shuffle (e.g. a
-  scalar broadcast to every partition): a new stage.
+  boundary (listed in :attr:`Stage.collapsed`), **including Dask's own merge of
+  map outputs right before a task-based shuffle** (a groupby's ``split_out`` /
+  ``split_every``), which Spark does not do: the shuffle-reading stage's note says so;
+- *fan-in*: a child combines several parent partitions (a tree reduction's
+  combine step): a new stage (see the tree choice below);
+- *wide*: a parent feeds several children that also read another input (the
+  small side of a broadcast join, a scalar sent to every partition): a new
+  stage behind a ``"broadcast"`` boundary.
 
 Within a stage, the Dask tasks connected by its own edges form one
-:class:`SparkTask` (several fused Dask tasks for one partition count once).
+:class:`SparkTask` (several fused Dask tasks for one partition count once); a
+task that a split hands to several output partitions belongs to the first.
+
+Vocabulary
+----------
+``Stage.kind``: ``"map"`` (starts from its input: files, memory or a
+broadcast), ``"shuffle"`` (starts by reading a shuffle), ``"reduce"`` (a tree
+reduction's final aggregate).  ``Stage.boundaries`` values: ``"shuffle"``,
+``"tree-reduce"``, ``"broadcast"`` (and ``"narrow"`` in the rare case where a
+stage also reads an earlier stage's results directly).  ``Stage.output``:
+``"shuffle"`` (feeds a later stage through a shuffle or tree reduction),
+``"broadcast"`` (sent whole to every task of a later stage), ``"driver"``
+(the result goes to the client), ``"memory"`` (``persist()``) or
+``"write"`` (files: ``to_parquet``, ``to_csv``).
 
 Deliberate choices
 ------------------
@@ -36,21 +60,19 @@ Deliberate choices
   same job: partial aggregates in the map stage, one exchange to a single
   partition, one final-aggregate task.  When Dask's tree has more than one task
   the stage's ``note`` says so.
-- **The gather to the driver.** ``compute()`` adds one task that concatenates
-  the partitions (``repartitiontofewer``); ``to_parquet`` ends with a commit
-  barrier.  These are not stages: they are the final gather to the driver
-  (``output="driver"``) or the write's commit (``output="memory"``), like
-  Spark's ``collect()`` and job commit, which run no stage of their own.
-  Their keys are in :attr:`Stage.sink_keys`.  When the job's last step is a
-  coalesce Dask added itself (a groupby shuffles into more partitions than
-  its ``split_out`` and concatenates them down), the gather reads those
-  concatenation tasks and they are folded into the gather too, so the job
-  still has Spark's stages; a ``df.repartition(npartitions=k)`` the user wrote
-  (seen in the logical plan) stays a "coalesce" stage.  A last stage without such a task
-  outputs to the driver when the job asked for one key (``compute()`` of a
-  reduction) and to worker memory otherwise (``persist()``).
+- **The gather to the driver and the write's commit.** ``compute()`` adds one
+  task that concatenates the partitions (``repartitiontofewer``);
+  ``to_parquet`` ends with a commit barrier.  These are not stages: they are
+  the final gather to the driver (``output="driver"``) or the write's commit
+  (``output="write"``), like Spark's ``collect()`` and job commit, which run
+  no stage of their own.  Their keys are in :attr:`Stage.sink_keys`.
+  ``persist()`` has no gather: its last stage outputs to ``"memory"``.
 - Inputs already in memory from an earlier job are not re-counted (Spark
   would show those stages as skipped).
+
+Where Dask runs a different job than Spark would (a tree, a split without a
+shuffle, a merge before a shuffle, a broadcast without the driver, ...), the
+stage's ``note`` names the difference (:mod:`teachkit.model.stage_notes`).
 """
 
 from __future__ import annotations
@@ -59,8 +81,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from teachkit.model.stage_graph import Graph, assign_stages, find, union
-from teachkit.model.stage_names import SHUFFLE_PLUMBING, aggregation, op_names, stage_name
+from teachkit.model.plan_names import plan_classes
+from teachkit.model.stage_graph import Graph, assign_stages, spark_task_keys, topo_stages, user_repartitions
+from teachkit.model.stage_names import WRITERS, Namer, stage_name
+from teachkit.model.stage_notes import stage_note
 
 
 @dataclass
@@ -93,15 +117,16 @@ class Stage:
     groups: list[str]  # Dask task group names it contains
     tasks: list[SparkTask]
     parents: list[int]  # parent Stage ids
-    boundaries: dict[int, str]  # parent id -> "shuffle" | "tree-reduce" | ...
-    output: str  # "shuffle" (feeds a shuffle), "driver" (final gather to the client), "memory" (persist/write)
+    boundaries: dict[int, str]  # parent id -> "shuffle" | "tree-reduce" | "broadcast" (see the module docstring)
+    # "shuffle" | "broadcast" (feeds a later stage), "driver" (to the client), "memory" (persist), "write" (files)
+    output: str
     start: float | None = None
     end: float | None = None
     shuffle_read_bytes: int = 0
     shuffle_write_bytes: int = 0
     workers: dict[str, int] = field(default_factory=dict)  # friendly name -> tasks run
-    note: str | None = None  # a one-sentence difference from Spark, if any
-    kind: str = "map"  # "map" (reads its input) | "shuffle" (reads a shuffle) | "reduce" (tree) | "coalesce" | "broadcast"
+    note: str | None = None  # where Dask runs this stage differently from Spark: one sentence per difference
+    kind: str = "map"  # "map" (reads its input) | "shuffle" (reads a shuffle) | "reduce" (a tree reduction)
     collapsed: list[str] = field(default_factory=list)  # shuffle plumbing groups folded into the boundary before it
     sink_keys: list[str] = field(default_factory=list)  # gather/commit tasks after it (not stage tasks)
     job: Any = field(default=None, repr=False, compare=False)
@@ -171,38 +196,30 @@ def derive_stages(job) -> list[Stage]:
     >>> import teachkit
     >>> job = teachkit.Recording.load(teachkit.example_path("groupby")).jobs[0]
     >>> [(s.name, s.num_tasks, s.output) for s in derive_stages(job)]
-    [('read → partial count → reset index → shuffle write', 16, 'shuffle'), ('shuffle read → count', 2, 'driver')]
+    [('read → partial count → shuffle write', 16, 'shuffle'), ('shuffle read → count', 2, 'driver')]
     """
     g = Graph(job)
     if not g.nodes:
         return []
     layer_order, preds, edge = g.layer_edges()
     plan = assign_stages(g, layer_order, preds, edge)
-    return _build(job, g, plan, {lay: i for i, lay in enumerate(layer_order)})
+    return _build(job, g, plan, {lay: i for i, lay in enumerate(layer_order)}, edge)
 
 
-def _build(job, g: Graph, plan: dict, rank: dict) -> list[Stage]:
+def _build(job, g: Graph, plan: dict, rank: dict, edge: dict) -> list[Stage]:
     stage_of, info, top = plan["stage_of"], plan["info"], plan["find"]
     roots = sorted({s for s in stage_of.values()}, key=lambda s: min(rank[lay] for lay in info[s]["layers"]))
-    roots = _topo_stages(roots, {s: {top(p) for p in info[s]["parents"]} - {s} for s in roots})
+    roots = topo_stages(roots, {s: {top(p) for p in info[s]["parents"]} - {s} for s in roots})
     ids = {s: i for i, s in enumerate(roots)}
     node_stage = {k: stage_of[g.layer[k]] for k in g.nodes}
-    comp = {k: k for k in g.nodes}
-    for k in g.nodes:
-        for d in g.deps[k]:
-            if d in g.node_set and node_stage[d] == node_stage[k]:
-                union(comp, k, d)
-    members: dict[str, list[str]] = {}
-    for k in g.nodes:
-        members.setdefault(find(comp, k), []).append(k)
     per_stage: dict[int, list[list[str]]] = {s: [] for s in roots}
-    for keys in members.values():
+    for keys in spark_task_keys(g, node_stage, edge):
         per_stage[node_stage[keys[0]]].append(keys)
-    agg = aggregation([t.prefix for t in g.tasks.values()], (job.expr or {}).get("name") or job.name)
+    namer = Namer.for_job(job, [t.prefix for t in g.tasks.values()])
     stages: list[Stage] = []
     for s in roots:
         layers = sorted(info[s]["layers"], key=rank.__getitem__)
-        ops = [op for lay in layers for op in op_names(g.tasks[g.layer_keys[lay][0]].prefix, agg, len(g.deps[g.layer_keys[lay][0]]))]
+        ops = [op for lay in layers for op in _layer_ops(g, lay, namer)]
         parents = {ids[top(p)]: b for p, b in info[s]["parents"].items() if top(p) != s}
         stage = Stage(id=ids[s], name="", ops=ops, groups=_unique(g.tasks[k].group for lay in layers for k in g.layer_keys[lay][:1]),
                       tasks=_spark_tasks(ids[s], per_stage[s], g), parents=sorted(parents), boundaries=dict(sorted(parents.items())),
@@ -211,8 +228,18 @@ def _build(job, g: Graph, plan: dict, rank: dict) -> list[Stage]:
     _outputs(job, g, stages, node_stage, ids)
     _shuffle_bytes(job, g, stages, node_stage, ids)
     for stage in stages:
-        _finish(stage, stages, g, agg, job)
+        _finish(stage, stages, g, job)
     return stages
+
+
+def _layer_ops(g: Graph, lay: tuple, namer: Namer) -> list[str]:
+    key = g.layer_keys[lay][0]
+    task = g.tasks[key]
+    ops = namer.ops(task.group, task.prefix, len(g.deps[key]), {g.tasks[d].prefix for d in g.deps[key]})
+    if task.deps and not g.deps[key]:  # it reads results an earlier job kept in memory (persist)
+        # dask-expr reads a persisted collection through alias tasks (FromGraph) named after its last step
+        return ["read from memory"] if "FromGraph" in namer.plan else ["read from memory", *ops]
+    return ops
 
 
 def _spark_tasks(sid: int, comps: list[list[str]], g: Graph) -> list[SparkTask]:
@@ -244,7 +271,10 @@ def _spark_tasks(sid: int, comps: list[list[str]], g: Graph) -> list[SparkTask]:
 
 
 def _outputs(job, g: Graph, stages: list[Stage], node_stage: dict, ids: dict) -> None:
-    has_child = {p for s in stages for p in s.parents}
+    child_boundaries: dict[int, set[str]] = {}
+    for s in stages:
+        for p, b in s.boundaries.items():
+            child_boundaries.setdefault(p, set()).add(b)
     by_id = {s.id: s for s in stages}
     action = (job.expr or {}).get("action")  # "compute" or "persist", recorded on the client
     sink_kind: dict[int, str] = {}
@@ -257,10 +287,13 @@ def _outputs(job, g: Graph, stages: list[Stage], node_stage: dict, ids: dict) ->
             by_id[sid].sink_keys.append(key)
             sink_kind[sid] = g.sinks[key]
     for s in stages:
-        if s.id in has_child:
-            s.output = "shuffle"
+        writes = any(g.tasks[k].prefix in WRITERS for t in s.tasks for k in t.keys)
+        if s.id in child_boundaries:
+            s.output = "broadcast" if child_boundaries[s.id] == {"broadcast"} else "shuffle"
+        elif writes or sink_kind.get(s.id) == "write":
+            s.output = "write"
         elif s.id in sink_kind:
-            s.output = "memory" if action == "persist" and sink_kind[s.id] == "driver" else sink_kind[s.id]
+            s.output = "memory" if action == "persist" else sink_kind[s.id]
         else:  # its tasks hold the job's results: compute() sends them to the client, persist() keeps them
             computed = action == "compute" if action else (len(job.keys) == 1 or "driver" in sink_kind.values())
             s.output = "driver" if computed else "memory"
@@ -277,6 +310,7 @@ def _shuffle_bytes(job, g: Graph, stages: list[Stage], node_stage: dict, ids: di
     stage_of_layer = {g.layer[k]: ids[node_stage[k]] for k in g.nodes}
     for c in g.clusters:
         c["read_stages"] = {stage_of_layer[lay] for lay in c["read"]}
+        c["write_stages"] = {stage_of_layer[lay] for lay in c["write"]}
         written = {}
         for lay in c["write"]:
             sid = stage_of_layer[lay]
@@ -298,15 +332,26 @@ def _nbytes(task) -> int:
     return int(att.nbytes or 0) if att is not None else 0
 
 
-def _finish(stage: Stage, stages: list[Stage], g: Graph, agg: str, job) -> None:
+def _finish(stage: Stage, stages: list[Stage], g: Graph, job) -> None:
     by_id = {s.id: s for s in stages}
     logical = (job.expr or {}).get("logical") or ""
-    parent_ops = [op for p in stage.parents for op in by_id[p].ops]
-    if stage.kind == "shuffle" and f"partial {agg}" in parent_ops and agg not in stage.ops:
-        stage.ops.append(agg)
-    sorts_here = stage.kind == "shuffle" or (stage.kind == "coalesce" and stage.num_tasks == 1)
-    if sorts_here and "SortValues" in logical and "sort" not in stage.ops:
-        stage.ops.append("sort")
+    if stage.kind == "shuffle":  # the final half of each aggregation the map side began
+        parent_ops = [op for p in stage.parents for op in by_id[p].ops]
+        finals = [op[len("partial "):] for op in _unique(parent_ops) if op.startswith("partial ")]
+        at = stage.ops.index("shuffle read") + 1 if "shuffle read" in stage.ops else 0
+        stage.ops[at:at] = [op for op in finals if op not in stage.ops]
+    sorts = bool(SORTS & {cls for cls, _ in plan_classes(logical)})
+    first_shuffle = next((s for s in stages if s.kind == "shuffle"), None) is stage  # a sort shuffles first
+    if sorts and "sort" not in stage.ops and (first_shuffle or _sorts_in_one_task(stage, g)):
+        at = stage.ops.index("shuffle read") + 1 if "shuffle read" in stage.ops else len(stage.ops)
+        stage.ops.insert(at, "sort")
+    if stage.kind == "shuffle" and "coalesce" in stage.ops and not _users_coalesce(stage, g, logical):
+        stage.ops.remove("coalesce")  # Dask's own merge after its shuffle: the note tells it, the name is the user's
+    if stage.kind == "reduce" and set(stage.ops) == {"sample"}:
+        stage.ops = ["split points"]
+    if stage.output == "shuffle" and not any(op.startswith("shuffle write") for op in stage.ops) \
+            and any(c["merges"] for c in g.clusters if stage.id in c.get("write_stages", ())):
+        stage.ops.append("shuffle write")  # Dask merged the map outputs before its shuffle tasks
     stage.name = stage_name(stage.ops)
     stage.collapsed = sorted({grp for c in g.clusters if stage.id in c.get("read_stages", ()) for grp in c["groups"]})
     workers = Counter(t.worker for t in stage.tasks if t.worker)
@@ -314,70 +359,24 @@ def _finish(stage: Stage, stages: list[Stage], g: Graph, agg: str, job) -> None:
     starts = [t.start for t in stage.tasks if t.start is not None]
     stops = [t.stop for t in stage.tasks if t.stop is not None]
     stage.start, stage.end = (min(starts) if starts else None), (max(stops) if stops else None)
-    stage.note = _note(stage, by_id, g, logical)
+    stage.note = stage_note(stage, by_id, g, logical)
 
 
-def _note(stage: Stage, by_id: dict, g: Graph, logical: str) -> str | None:
-    """One sentence where Dask runs this stage differently from Spark, else ``None``."""
-    n_dask = sum(len(t.keys) for t in stage.tasks)
-    if stage.kind == "reduce" and "quantiles" in stage.ops:
-        return ("Dask finds the sort's split points with this separate job before sorting; Spark also samples "
-                "in a separate job, but merges the samples on the driver.")
-    if stage.kind == "reduce" and n_dask > stage.num_tasks:
-        return (f"Dask combines the partial results in a tree of {n_dask} tasks; Spark sends them through one "
-                "exchange to a single reduce task.")
-    if stage.kind == "coalesce" and stage.num_tasks == 1 and "SortValues" in logical:
-        return ("compute() moved every row into one partition before the sort, so Dask sorts in a single task "
-                "without a shuffle; Spark would range-partition the rows with a shuffle.")
-    if stage.kind == "coalesce":
-        return "Dask concatenates partitions in tasks of their own; Spark's coalesce pipelines into the stage before."
-    if stage.kind == "shuffle":
-        parents = [by_id[p] for p in stage.parents]
-        if ("groupby" in (stage.job.expr or {}).get("name", "") or "GroupBy" in logical or "Count:" in logical) \
-                and "split_out=" not in logical and any(f"partial {stage.ops[-1]}" in p.ops for p in parents):
-            merged = _coalesced_to(stage, g)
-            then = (f"shuffle partitions for this groupby from the number of input partitions, then concatenates "
-                    f"them into {merged} (its split_out) on the way to the driver" if merged else
-                    "output partitions for this groupby (split_out, about one per 15 input partitions)")
-            return f"Dask chose {stage.num_tasks} {then}; Spark would use spark.sql.shuffle.partitions."
-        if any(SHUFFLE_PLUMBING.get(g.tasks[k].prefix) == "p2p" for t in stage.tasks for k in t.keys):
-            return ("Dask's P2P shuffle moves the rows between workers outside the task graph (transfer → barrier "
-                    "→ unpack); Spark's next stage fetches the files the map stage wrote.")
-    if stage.output == "driver" and any(g.tasks[k].prefix == "repartitiontofewer" for k in stage.sink_keys):
-        merged = _coalesced_to(stage, g)
-        if merged:
-            return (f"compute() gathers the partitions in Dask tasks on workers ({merged} concatenations Dask added "
-                    "to the plan, then one that concatenates those) before the client gets them; Spark's driver "
-                    "collects each task's result directly.")
-        return ("compute() adds one Dask task that concatenates the partitions on a worker before the client "
-                "gets them; Spark's driver collects each task's result directly.")
-    return None
+#: Plan classes of a sort (as written, or as persist() leaves it): the stage after its shuffle sorts.
+SORTS = {"SortValues", "SetIndex", "SortValuesBlockwise", "SortIndexBlockwise"}
 
 
-def _coalesced_to(stage: Stage, g: Graph) -> int:
-    """Tasks of Dask's own coalesce folded into the gather after ``stage`` (0 if none)."""
-    keys = set(stage.job.keys) if stage.job is not None else set()
-    return sum(1 for k in stage.sink_keys if g.tasks[k].prefix == "repartitiontofewer" and k not in keys
-               and all(d not in g.sinks for d in g.deps[k]))
+def _users_coalesce(stage: Stage, g: Graph, logical: str) -> bool:
+    """Whether the coalesce in this stage is one the user wrote (its partition count is in the plan)."""
+    made = sum(1 for t in stage.tasks for k in t.keys if g.tasks[k].prefix == "repartitiontofewer")
+    return made in (user_repartitions(logical) or set())
+
+
+def _sorts_in_one_task(stage: Stage, g: Graph) -> bool:
+    """compute() of a sort: Dask moved every row into one partition and sorts there (no shuffle)."""
+    return stage.num_tasks == 1 and not stage.parents and any(
+        g.tasks[k].prefix == "repartitiontofewer" for t in stage.tasks for k in t.keys)
 
 
 def _unique(items) -> list:
     return list(dict.fromkeys(items))
-
-
-def _topo_stages(order: list, parents: dict) -> list:
-    """Stage roots with parents first (stable for the given order)."""
-    done: list = []
-    seen: set = set()
-
-    def visit(s):
-        if s in seen:
-            return
-        seen.add(s)
-        for p in sorted(parents[s], key=order.index):
-            visit(p)
-        done.append(s)
-
-    for s in order:
-        visit(s)
-    return done
