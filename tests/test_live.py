@@ -48,8 +48,9 @@ def test_live_view_polls_then_turns_into_the_player():
         time.sleep(0.02)
     assert view.polls >= 3 and not session.warnings
     assert "Stage 0" in view.stages.value and "worker-1" in view.cluster.value
-    session.stop()  # wrapped: halts the poller first
-    assert session.stopped and not view._thread.is_alive()
+    view.halt()  # as teachkit.record does before its final drain
+    assert not view._thread.is_alive()
+    session.stop()
     view.finish(session.rec)
     assert isinstance(view.box.children[0], teachkit.Player)
 
@@ -77,6 +78,7 @@ def test_finish_without_a_player_shows_the_final_counts(monkeypatch):
     saved = Recording.load(teachkit.example_path("groupby"))
     session = FakeSession(saved.events, saved.meta)
     view = LiveView.start(session, interval=5)
+    view.halt()
     session.stop()
 
     def broken(rec):

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from teachkit.record.events import cause_of
+from teachkit.record.dask_names import cause_of, is_p2p_prefix
 
 if TYPE_CHECKING:  # pragma: no cover
     from teachkit.model.recording import Recording
@@ -283,12 +283,6 @@ def build_jobs(rec: Recording) -> list[Job]:
     for job in jobs:
         _finish_job(job)
     return jobs
-
-
-def is_p2p_prefix(prefix: str) -> bool:
-    """Whether a task prefix belongs to a P2P shuffle's own tasks (transfer, barrier, unpack)."""
-    return prefix.startswith(("shuffle-transfer", "shuffle-barrier", "p2pshuffle", "hash-join", "rechunk-transfer",
-                              "rechunk-p2p", "merge-transfer"))
 
 
 def _has_p2p(job: Job) -> bool:

@@ -141,13 +141,6 @@ class LiveView:
     def start(cls, session: Any, interval: float = INTERVAL_S) -> LiveView:
         """Show the live view and start polling ``session.drain()``."""
         view = cls(session, interval)
-        original_stop = session.stop
-
-        def stop(*args, **kwargs):  # the last drain must not race ours
-            view._halt()
-            return original_stop(*args, **kwargs)
-
-        session.stop = stop
         try:
             from IPython.display import display
 
@@ -177,7 +170,8 @@ class LiveView:
             self.stages.value = stages_html(rows, self.tracker.title)
         self.cluster.value = workers_html(workers)
 
-    def _halt(self) -> None:
+    def halt(self) -> None:
+        """Stop polling (``teachkit.record`` calls it before its final drain, which must not race a poll)."""
         self._stop.set()
         with self._lock:  # wait for a poll in progress
             pass
@@ -185,7 +179,7 @@ class LiveView:
 
     def finish(self, rec: Any) -> None:
         """Stop polling and turn into the step-through player of the last job."""
-        self._halt()
+        self.halt()
         note = ""
         if rec.jobs:
             try:
