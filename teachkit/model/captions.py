@@ -11,16 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# state codes, as in teachkit.model.frames.STATES
-_PENDING, _ASSIGNED, _RUNNING, _DONE, _LOST, _RERUN, _FAILED = range(7)
-_ACTIVE = (_ASSIGNED, _RUNNING, _RERUN)
-
-
-def cause(stimulus: str) -> str | None:
-    """Why the scheduler did something, from its stimulus id (``None`` if ordinary)."""
-    from teachkit.model.jobs import _cause
-
-    return _cause(stimulus) if stimulus else None
+from teachkit.model.vocabulary import ACTIVE as _ACTIVE
+from teachkit.model.vocabulary import ASSIGNED as _ASSIGNED
+from teachkit.model.vocabulary import DONE as _DONE
+from teachkit.model.vocabulary import FAILED as _FAILED
+from teachkit.model.vocabulary import LOST as _LOST
+from teachkit.model.vocabulary import PENDING as _PENDING
+from teachkit.model.vocabulary import RERUN as _RERUN
+from teachkit.model.vocabulary import RUNNING as _RUNNING
 
 
 @dataclass
@@ -28,7 +26,6 @@ class Facts:
     """What one step changed (raw events and Spark-level state changes)."""
 
     graph: tuple | None = None  # (dask tasks, spark tasks, stages)
-    started: list = field(default_factory=list)
     steals: list = field(default_factory=list)  # (task, victim, thief)
     workers: list = field(default_factory=list)  # (name, kind, cause, nthreads)
     fetches: list = field(default_factory=list)  # (from, to, nbytes, nkeys)
