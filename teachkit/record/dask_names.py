@@ -31,12 +31,14 @@ WORKER_RETIRED_WORDS = ("retire",)
 CLIENT_RELEASES = "client-releases-keys"
 
 
+_CAUSE_PREFIXES = tuple(prefix for prefix, _ in STIMULUS_CAUSES)
+
+
 def cause_of(stimulus: str | None) -> str | None:
     """Map a scheduler stimulus id to a short cause name (``None`` if ordinary)."""
-    for prefix, cause in STIMULUS_CAUSES:
-        if stimulus and stimulus.startswith(prefix):
-            return cause
-    return None
+    if not stimulus or not stimulus.startswith(_CAUSE_PREFIXES):  # most stimuli: one call
+        return None
+    return next(cause for prefix, cause in STIMULUS_CAUSES if stimulus.startswith(prefix))
 
 
 def removal_cause(stimulus: str) -> str:
