@@ -102,7 +102,10 @@ def test_worker_death_steal_and_rerun(failure_frames):
     steal = f.bookmarks["steal"]
     assert captions[steal[0]] == "worker-3 is idle and steals task 0 of stage 0 from worker-1."
     assert f.steps[steal[0]]["d"][0][:3] == [0, RERUN, 2]  # now on worker-3
-    assert captions[-1].endswith("Stage 1 is done: 1 task on 1 worker; its results go to the driver.")
+    assert captions[-2].endswith("Stage 1 is done: 1 task on 1 worker; its results go to the driver.")
+    assert captions[-1] == ("The driver gathers the result: 1000 B from worker-3 (1 partition); "
+                            "compute() returns it to your notebook.")
+    assert f.bookmarks["gather"] == [len(f) - 1] and f.steps[-1]["kind"] == "gather"
     assert f.states_at(len(f) - 1) == [DONE, DONE, DONE]
     assert PENDING in f.states_at(0) and LOST not in f.states_at(len(f) - 1)
 

@@ -9,7 +9,7 @@ fold it up to a moment (:mod:`teachkit.model.fold`).
 
 Two clocks meet here.  Scheduler changes carry the time the scheduler handled
 them; compute starts and stops are the worker's, shifted onto the scheduler's
-clock (:mod:`teachkit.record.events`).  A worker starts its next queued task
+clock (see the one clock in :mod:`teachkit.record`).  A worker starts its next queued task
 the moment it finishes one, but the scheduler hears of the finish a little
 later, so by the scheduler's clock the next task would start before the last
 one finished, on the same slot.  So a finish is placed at its compute stop when

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from teachkit.model import captions
 from teachkit.model.fold import Fold, moments
+from teachkit.model.moves import boundaries, job_result
 from teachkit.model.vocabulary import (  # noqa: F401  (the states and their codes are public here too)
     ASSIGNED,
     BOOKMARKS,
@@ -139,6 +140,7 @@ class _Builder:
         self.fold = fold = Fold(job, stages, self.workers)
         self.stages, self.tasks, self.shown, self.output_of = fold.stages, fold.tasks, fold.shown, fold.output_of
         self.stage_by_id = {s.id: s for s in self.stages}
+        self.boundaries = boundaries(job, self.stages)
         self.key_attempt, self.rerun_cause = fold.key_attempt, fold.rerun_cause
         self.stage_left = {s.id: len(s.tasks) for s in self.stages}
         self.stage_seen: set[int] = set()
@@ -153,7 +155,11 @@ class _Builder:
 
     # -- replay ------------------------------------------------------------------------
     def run(self) -> Frames:
+        result = job_result(self.job) if any(s.output == "driver" for s in self.stages) else None
         for t, kind, items in moments(self.job, self.workers):
+            if result is not None and result.released and t > result.t:
+                self._gather(result)
+                result = None
             facts = captions.Facts()
             changed: set[int] = set()
             alive: list[list[int]] = []
@@ -163,6 +169,8 @@ class _Builder:
             if not deltas and not alive and kind not in ("graph", "steal", "fetch", "p2p"):
                 continue
             self._emit(t, kind, facts, deltas, alive)
+        if result is not None:
+            self._gather(result)
         job = self.job
         return Frames(
             job=job.index,
@@ -218,6 +226,13 @@ class _Builder:
             facts.discarded.append((idx, ch.cause, where))
         elif kind == "stolen":
             facts.steals.append((idx, before, ch.worker))
+
+    def _gather(self, result: Any) -> None:
+        """The last step of a ``compute()``: the driver gathers the result from the workers that hold it."""
+        t = max([result.t] + [s["t"] for s in self.steps])
+        self.marks["gather"].append(len(self.steps))
+        self.steps.append({"t": round(t, 4), "kind": "gather", "caption": captions.gather_text(result)})
+        self.turns = None
 
     def _name(self, w: int) -> str:
         return self.wname[w] if w >= 0 else "a worker"
