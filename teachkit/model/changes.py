@@ -65,14 +65,18 @@ def build_log(job: Job, noted: list[tuple[int, Change]], nthreads: dict[str, int
     ``nthreads`` maps worker addresses to their task slots.
     """
     place_slots(job, nthreads)
-    starts, finishes = _slot_times(job, noted)
+    starts, shown = _slot_times(job, noted)
     entries: list[tuple[float, int, int, Change]] = []
-    for seq, ch in noted:
-        t = min(ch.t, finishes[ch.stimulus]) if ch.stimulus in finishes and ch.change != "stolen" else ch.t
-        slot = (_attempt(job, ch).slot or 0) if ch.change in ("done", "failed") else ch.slot
-        if t != ch.t or slot != ch.slot:
-            ch = Change(t, ch.stimulus, ch.key, ch.attempt, ch.change, ch.worker, slot, ch.cause)
-        entries.append((t, 0, seq, ch))
+    for run in _runs(noted):  # one scheduler message: its changes move with the finish it answers
+        moved = [shown[(ch.key, ch.attempt)] for _, ch in run
+                 if ch.change == "done" and shown.get((ch.key, ch.attempt), ch.t) < ch.t]
+        finish = min(moved, default=None)
+        for seq, ch in run:
+            t = min(ch.t, finish) if finish is not None else ch.t
+            slot = (_attempt(job, ch).slot or 0) if ch.change in ("done", "failed") else ch.slot
+            if t != ch.t or slot != ch.slot:
+                ch = Change(t, ch.stimulus, ch.key, ch.attempt, ch.change, ch.worker, slot, ch.cause)
+            entries.append((t, 0, seq, ch))
     n = 0
     for key, task in job.dask_tasks.items():
         for att in task.attempts:
@@ -86,6 +90,17 @@ def build_log(job: Job, noted: list[tuple[int, Change]], nthreads: dict[str, int
         n += 1
     entries.sort(key=lambda e: e[:3])
     return [e[3] for e in entries]
+
+
+def _runs(noted: list[tuple[int, Change]]) -> list[list[tuple[int, Change]]]:
+    """The noted changes cut into runs of one stimulus each, in event order (a compute start or a steal: alone)."""
+    runs: list[list[tuple[int, Change]]] = []
+    for seq, ch in noted:
+        if runs and ch.stimulus and runs[-1][-1][1].stimulus == ch.stimulus:
+            runs[-1].append((seq, ch))
+        else:
+            runs.append([(seq, ch)])
+    return runs
 
 
 def _attempt(job: Job, ch: Change) -> Attempt:
@@ -146,16 +161,16 @@ def _open_attempts(job: Job, nthreads: dict[str, int]) -> list[tuple[Attempt, st
     return out
 
 
-def _slot_times(job: Job, noted: list[tuple[int, Change]]) -> tuple[dict, dict[str, float]]:
-    """Compute starts per attempt and finish times per stimulus, in causal order on each slot.
+def _slot_times(job: Job, noted: list[tuple[int, Change]]) -> tuple[dict, dict]:
+    """Compute starts and finishes per attempt, in causal order on each slot.
 
-    Returns ``({(key, attempt): start}, {stimulus: finish})``; a stimulus is only
-    listed when its finish moves earlier.  On each slot an attempt starts after
+    Returns ``({(key, attempt): start}, {(key, attempt): finish})``, the
+    finish being when the log shows it.  On each slot an attempt starts after
     it was assigned and after the previous attempt finished, and before the
     scheduler heard it finish; it finishes at its compute stop if the scheduler
     heard of it later, but never before its own start.
     """
-    done = {(ch.key, ch.attempt): (ch.t, ch.stimulus) for _, ch in noted if ch.change == "done"}
+    done = {(ch.key, ch.attempt): ch.t for _, ch in noted if ch.change == "done"}
     lanes: dict[tuple, list[tuple[str, Attempt]]] = {}
     for key, task in job.dask_tasks.items():
         for att in task.attempts:
@@ -163,18 +178,17 @@ def _slot_times(job: Job, noted: list[tuple[int, Change]]) -> tuple[dict, dict[s
                 lane = (att.address, att.slot) if att.slot else (key, att.number)  # no slot: its own lane
                 lanes.setdefault(lane, []).append((key, att))
     starts: dict[tuple[str, int], float] = {}
-    finishes: dict[str, float] = {}
+    finishes: dict[tuple[str, int], float] = {}
     for atts in lanes.values():
         atts.sort(key=lambda ka: ka[1].start)
         free = -_NEVER  # when the slot's previous attempt finished
         for key, att in atts:
             start = max(att.start, att.assigned, free)
-            heard, stimulus = done.get((key, att.number), (None, None))
+            heard = done.get((key, att.number))
             if heard is None:
                 starts[(key, att.number)] = start
                 continue
             start = starts[(key, att.number)] = min(start, heard - AFTER_START)
-            free = min(heard, max(att.stop if att.stop is not None else heard, start + AFTER_START))
-            if free < heard:
-                finishes[stimulus] = min(finishes.get(stimulus, heard), free)
+            free = finishes[(key, att.number)] = min(heard, max(att.stop if att.stop is not None else heard,
+                                                                start + AFTER_START))
     return starts, finishes

@@ -287,12 +287,12 @@ class Snapshot:
         """``Counter`` of state names over one stage's tasks."""
         return Counter(STATES[s[0]] for st, s in zip(self.tasks, self.states) if st.stage == stage_id)
 
-    def running(self) -> dict[str, list[tuple[int, Any]]]:
-        """Per worker name: ``(slot, task)`` of each task on a slot, by slot."""
+    def running(self) -> dict[str, list[tuple[int, Any, str]]]:
+        """Per worker name: ``(slot, task, state)`` of each task on a slot (running or re-run), by slot."""
         out: dict[str, list] = {}
         for st, (state, w, slot, _) in zip(self.tasks, self.states):
             if state in (RUNNING, RERUN) and w >= 0 and slot > 0:
-                out.setdefault(self.workers[w].name, []).append((slot, st))
+                out.setdefault(self.workers[w].name, []).append((slot, st, STATES[state]))
         return {w: sorted(items, key=lambda x: x[0]) for w, items in out.items()}
 
     def waiting(self) -> dict[str, list[Any]]:

@@ -212,8 +212,8 @@ class Job:
         return stage_dag(self, **options)
 
     def task_dag(self, **options):
-        """Task DAG, one node per Spark-style task (see :func:`teachkit.views.dag.task_dag`)."""
-        from teachkit.views.dag import task_dag
+        """Task DAG, one node per Spark-style task (see :func:`teachkit.views.task_dag.task_dag`)."""
+        from teachkit.views.task_dag import task_dag
 
         return task_dag(self, **options)
 

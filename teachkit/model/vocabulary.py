@@ -20,6 +20,8 @@ STATES: tuple[State, ...] = get_args(State)
 PENDING, ASSIGNED, RUNNING, DONE, LOST, RERUN, FAILED = range(len(STATES))
 #: States of a task that is on a worker (given to it, or running there).
 ACTIVE = (ASSIGNED, RUNNING, RERUN)
+#: The order in which counts of tasks per state are listed (cluster picture, live view).
+SUMMARY_ORDER: tuple[State, ...] = ("done", "running", "re-run", "assigned", "pending", "lost", "failed")
 
 #: Why an attempt of a task exists, or why it ended (see :mod:`teachkit.model.jobs`).
 Cause = Literal["worker-lost", "result-lost", "lineage", "shuffle-restart", "input-lost", "rescheduled", "stolen",
