@@ -221,6 +221,8 @@ def moments(job: Job, workers: list) -> Iterator[tuple[float, str, list[tuple[st
     of fetches or of P2P sends, or any other single item (``kind`` names it:
     ``"tr"``, ``"fetch"``, ``"p2p"``, ``"start"``, ``"steal"``, ``"graph"``, ...).
     At one time the graph and the workers come first and data moves last.
+    A moment's time is rounded to the microsecond: the player's steps carry it
+    as is, so ``state_at(step["t"])`` is the state after that step's moment.
     """
     end = (job.end if job.end is not None else job.submitted) + WORKER_GRACE_S
     items: list[tuple[float, int, int, str, Any]] = [(job.submitted, 0, 0, "graph", job)]
@@ -243,7 +245,7 @@ def moments(job: Job, workers: list) -> Iterator[tuple[float, str, list[tuple[st
             yield gt, _moment_kind(gkey, group), group
             group = []
         if not group:
-            gt = t
+            gt = round(t, 6)
         group.append((kind, what))
         gkey = key
         if key is None:

@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class Step(TypedDict, total=False):
     """One step of the player (the wire format of ``Frames.steps``)."""
 
-    t: float  # seconds since recording start (the timeline cursor)
+    t: float  # seconds since recording start, to the microsecond: its last moment's (the timeline cursor)
     kind: str  # see teachkit.model.vocabulary.StepKind
     caption: str
     d: list[list[int]]  # [task, state, worker, slot, holder]
@@ -231,7 +231,7 @@ class _Builder:
         """The last step of a ``compute()``: the driver gathers the result from the workers that hold it."""
         t = max([result.t] + [s["t"] for s in self.steps])
         self.marks["gather"].append(len(self.steps))
-        self.steps.append({"t": round(t, 4), "kind": "gather", "caption": captions.gather_text(result)})
+        self.steps.append({"t": round(t, 6), "kind": "gather", "caption": captions.gather_text(result)})
         self.turns = None
 
     def _name(self, w: int) -> str:
@@ -284,6 +284,7 @@ class _Builder:
             prev = self.steps[-1]
             prev["caption"] = captions.turns_text(self, by_worker)
             prev["d"] = prev.get("d", []) + deltas
+            prev["t"] = t  # a step's time is its last moment's: the state it shows is the state then
             return
         self.turns = (n, {turn[0]: turn[1]}) if turn is not None else None
         if self.steps and captions.merges(self.steps[-1], step_kind, facts):
@@ -291,9 +292,10 @@ class _Builder:
             prev["caption"] = captions.merged_caption(prev, text)
             prev["d"] = prev.get("d", []) + deltas
             prev["w"] = prev.get("w", []) + alive
+            prev["t"] = t
             n -= 1
         else:
-            step: Step = {"t": round(t, 4), "kind": step_kind, "caption": text}
+            step: Step = {"t": t, "kind": step_kind, "caption": text}
             if deltas:
                 step["d"] = deltas
             if alive:

@@ -17,7 +17,8 @@ Stable element ids (prefix ``id_prefix``, default ``"tk"``), for the player:
 - ``{prefix}cursor``: the time cursor group (move it with ``transform``),
   ``{prefix}cursortext`` its label; hidden unless ``cursor=t`` is given;
 - ``{prefix}b{i}``: the ``i``-th bar, with ``data-key``, ``data-stage``,
-  ``data-partition`` and ``data-attempt``.
+  ``data-partition``, ``data-attempt``, ``data-worker`` and ``data-slot``
+  (0 for an attempt never seen running).
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def _bar(i: int, b: dict, job, owner: dict, x, y: float, p: str) -> str:
            f"{why}: {what}")
     data = (f'data-key="{esc(b["key"])}" data-stage="{"" if sid is None else sid}" '
             f'data-partition="{"" if task is None else task.partition}" data-attempt="{att.number}" '
-            f'data-slot="{b["slot"] if b["ran"] else 0}"')
+            f'data-worker="{esc(att.worker)}" data-slot="{b["slot"] if b["ran"] else 0}"')
     shape = f'<rect x="{x0:.2f}" y="{top}" width="{w:.2f}" height="{h}" fill="{fill}"{stroke}/>'
     if att.outcome == "erred" or lost:
         shape += (f'<rect x="{x0:.2f}" y="{top}" width="{w:.2f}" height="{h}" fill="url(#{p}'
