@@ -319,8 +319,9 @@ def state_at(job: Job, t: float | None = None, stages: list | None = None) -> Sn
     rec = job.recording
     workers = list(rec.workers) if rec is not None else []
     fold = Fold(job, list(job.stages) if stages is None else stages, workers)
+    until = None if t is None else round(t, 6)  # moments are timed to the microsecond
     for gt, _, items in moments(job, workers):
-        if t is not None and gt > t:
+        if until is not None and gt > until:
             break
         changed: set[int] = set()
         for kind, what in items:
