@@ -322,7 +322,7 @@ def test_render_shipped_dags(shipped, name, tmp_path):
         root = svg_ok(svg)
         assert root.tag.endswith("svg")
         assert 'id="s0"' in svg or 'id="s0p0"' in svg  # ids without dashes survive into the SVG
-        assert dag._repr_mimebundle_()["image/svg+xml"] == svg
+        assert svg in dag._repr_mimebundle_()["text/html"]
     assert job.stage_dag().save(tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
     ids = set(re.findall(r'<g id="(\w+)" class="node"', job.task_dag(max_tasks_per_stage=10, sample=4).svg()))
     assert {"s0p0", "s0more", "legend", "driver", "s0title"} <= ids  # node ids are real SVG ids
@@ -344,3 +344,21 @@ def test_stage_dag_marks_a_worker_death():
     assert "re-run" in dag.source
     clean = teachkit.Recording.load(teachkit.example_path("pipeline")).jobs[0].stage_dag()
     assert "death" not in clean.source
+
+
+@pytest.mark.dot
+def test_each_picture_offers_one_rich_type(shipped):
+    """A notebook stores each picture once: one rich MIME type (HTML, the SVG inline) plus text."""
+    from IPython.core.formatters import DisplayFormatter
+
+    rec = shipped["groupby"]
+    job = rec.jobs[0]
+    stage = next(s for s in job.stages if s.parents)
+    pictures = [job.stage_dag(), job.task_dag(), job.timeline(), rec.cluster_view(), stage.shuffle_view(),
+                job.explain(), Message("nothing to draw")]
+    formatter = DisplayFormatter()
+    for picture in pictures:
+        data, _ = formatter.format(picture)
+        assert set(data) == {"text/html", "text/plain"}, (picture, sorted(data))
+    for picture in pictures[:4]:
+        assert "viewBox=" in picture.svg()  # it scales to the width it is given

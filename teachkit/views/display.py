@@ -1,11 +1,13 @@
 """Display objects returned by the views: a Graphviz graph, an SVG drawing, HTML, a message.
 
 Each shows itself as the last line of a notebook cell with exactly **one** rich
-type (like graphviz's own ``_repr_mimebundle_``) plus plain text, so a saved
-notebook stores each picture once, and saves to a file.  Building a picture
-(testable without any program) is kept apart from rendering it
-(:meth:`DotGraph.svg` runs Graphviz's ``dot``).  Every SVG carries a
-``viewBox``, so it scales to the width it is given.
+type plus plain text, so a saved notebook stores each picture once, and saves
+to a file.  The rich type is HTML for every picture: an SVG is shown inline
+(its tooltips work, which they do not in an ``<img>``), with a ``viewBox`` and
+``max-width: 100%``, so it scales to the width it is given in JupyterLab, in a
+classic notebook and in an exported page alike.  Building a picture (testable
+without any program) is kept apart from rendering it (:meth:`DotGraph.svg`
+runs Graphviz's ``dot``).
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ class DotMissingError(TeachkitError, RuntimeError):
     """Graphviz's ``dot`` program is not installed, so a graph cannot be drawn."""
 
 
+#: Inline SVG scales down to its column (graphviz's SVG root takes no style of its own).
+_SCALE = "<style>.tk-picture > svg {max-width: 100%; height: auto}</style>"
+
+
 class View:
     """Base: ``kind`` names the view, ``message`` is set when there is nothing to draw."""
 
     kind = "view"
     message: str | None = None
-    #: The one rich MIME type the view offers a notebook.
-    mime = "text/html"
 
     def fragment(self) -> str:  # pragma: no cover - subclasses
         """The picture as a fragment for an HTML page."""
@@ -50,7 +54,7 @@ class View:
         return path
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {self.mime: self.fragment() if self.mime == "text/html" else self.svg(), "text/plain": repr(self)}
+        return {"text/html": self.fragment(), "text/plain": repr(self)}
 
 
 class Message(View):
@@ -102,8 +106,8 @@ class SvgDrawing(View):
         return self._svg
 
     def fragment(self) -> str:
-        # a viewBox and width 100%: the drawing scales down to the column it is given, never cut off
-        return f'<div style="max-width:100%">{self._svg}</div>'
+        # a viewBox and max-width 100%: the drawing scales down to the column it is given, never cut off
+        return f'<div class="tk-picture">{_SCALE}{self._svg}</div>'
 
     def __repr__(self) -> str:
         return f"<teachkit {self.kind}: {len(self._svg)} characters of SVG>"
@@ -133,11 +137,8 @@ class DotGraph(View):
     """A Graphviz graph (a ``graphviz.Digraph``): ``.source`` is its DOT text; ``.svg()`` runs ``dot`` once.
 
     Node ids are stable and free of dashes (Graphviz escapes ``-`` in SVG ids),
-    see :mod:`teachkit.views.dag` for the scheme.  In a notebook it shows as
-    SVG, like graphviz's own objects.
+    see :mod:`teachkit.views.dag` for the scheme.
     """
-
-    mime = "image/svg+xml"
 
     def __init__(self, graph: Any, kind: str = "dag", info: dict | None = None) -> None:
         self.graph = graph
@@ -158,7 +159,7 @@ class DotGraph(View):
         return self._svg
 
     def fragment(self) -> str:
-        return f'<div style="max-width:100%">{self.svg()}</div>'
+        return f'<div class="tk-picture">{_SCALE}{self.svg()}</div>'
 
     def pipe(self, format: str = "svg") -> bytes:
         """Render with ``dot -T<format>`` and return the bytes."""
@@ -190,7 +191,7 @@ class DotGraph(View):
             svg = self.svg()
         except DotMissingError as exc:
             return {"text/plain": f"{exc}\n\n{self.source}"}
-        return {"image/svg+xml": svg, "text/plain": repr(self)}
+        return {"text/html": f'<div class="tk-picture">{_SCALE}{svg}</div>', "text/plain": repr(self)}
 
     def __repr__(self) -> str:
         return f"<teachkit {self.kind}: Graphviz graph, {len(self.graph.body)} statements>"
