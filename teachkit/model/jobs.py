@@ -42,7 +42,7 @@ import re
 from typing import TYPE_CHECKING
 
 from teachkit.model.changes import Change, build_log
-from teachkit.model.job import Attempt, DaskTask, Fault, Fetch, Job, Send, WorkerInfo  # noqa: F401 (public here)
+from teachkit.model.job import Attempt, DaskTask, Fault, Fetch, Job, Send, WorkerInfo
 from teachkit.model.vocabulary import SURVIVOR_CAUSES
 from teachkit.record.dask_names import cause_of, is_p2p_prefix, shuffle_id
 from teachkit.record.wire import no_gc
