@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from teachkit.model.jobs import GRACE_S
+from teachkit.model.vocabulary import GRACE_S
 from teachkit.record.dask_names import is_p2p_prefix
 
 if TYPE_CHECKING:  # pragma: no cover

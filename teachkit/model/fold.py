@@ -27,16 +27,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from teachkit.model.vocabulary import (ACTIVE, ASSIGNED, DONE, FAILED, LOST, PENDING, RERUN, RERUN_CAUSES,
+from teachkit.model.vocabulary import (ACTIVE, ASSIGNED, DONE, FAILED, GRACE_S, LOST, PENDING, RERUN, RERUN_CAUSES,
                                        RERUN_PRIORITY, RUNNING, STATES, SURVIVOR_CAUSES)
 
 if TYPE_CHECKING:  # pragma: no cover
     from teachkit.model.changes import Change
     from teachkit.model.job import Job
-
-#: Seconds after a job's last task during which a worker joining or leaving still shows in its replay.
-WORKER_GRACE_S = 0.5
-
 
 class Fold:
     """Per-key state in, per-Spark-task ``[state, worker, slot, holder]`` out (see the module docstring)."""
@@ -224,7 +220,7 @@ def moments(job: Job, workers: list) -> Iterator[tuple[float, str, list[tuple[st
     A moment's time is rounded to the microsecond: the player's steps carry it
     as is, so ``state_at(step["t"])`` is the state after that step's moment.
     """
-    end = (job.end if job.end is not None else job.submitted) + WORKER_GRACE_S
+    end = (job.end if job.end is not None else job.submitted) + GRACE_S
     items: list[tuple[float, int, int, str, Any]] = [(job.submitted, 0, 0, "graph", job)]
     for n, w in enumerate(workers):
         for t, kind in ((w.added, "worker-added"), (w.removed, "worker-removed")):

@@ -43,16 +43,12 @@ from typing import TYPE_CHECKING
 
 from teachkit.model.changes import Change, build_log
 from teachkit.model.job import Attempt, DaskTask, Fault, Fetch, Job, Send, WorkerInfo
-from teachkit.model.vocabulary import SURVIVOR_CAUSES
+from teachkit.model.vocabulary import GRACE_S, SURVIVOR_CAUSES
 from teachkit.record.dask_names import cause_of, is_p2p_prefix, shuffle_id
 from teachkit.record.wire import no_gc
 
 if TYPE_CHECKING:  # pragma: no cover
     from teachkit.model.recording import Recording
-
-#: Seconds after a job's last task during which an injected fault still counts for it.
-GRACE_S = 0.5
-
 
 def friendly_names(worker_events: list[dict]) -> dict[str, str]:
     """Map worker addresses to names ``worker-1 ... worker-N``.

@@ -35,6 +35,10 @@ SURVIVOR_CAUSES: tuple[Cause, ...] = ("shuffle-restart", "input-lost")
 #: Extra attempts that are no failure: Dask moved the task (rescheduled it, or an idle worker stole it).
 MOVE_CAUSES: tuple[Cause, ...] = ("rescheduled", "stolen")
 
+#: Seconds after a job's last task during which what happens in the cluster (a worker joins, leaves or is
+#: killed) still belongs to the job: its replay shows it, its faults list it.
+GRACE_S = 0.5
+
 #: How an attempt ended.
 Outcome = Literal["pending", "running", "done", "erred", "released"]
 
