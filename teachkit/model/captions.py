@@ -11,15 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from teachkit.model.vocabulary import ACTIVE as _ACTIVE
-from teachkit.model.vocabulary import ASSIGNED as _ASSIGNED
-from teachkit.model.vocabulary import DONE as _DONE
-from teachkit.model.vocabulary import FAILED as _FAILED
-from teachkit.model.vocabulary import LOST as _LOST
-from teachkit.model.vocabulary import PENDING as _PENDING
-from teachkit.model.vocabulary import RERUN as _RERUN
-from teachkit.model.vocabulary import RUNNING as _RUNNING
-from teachkit.model.vocabulary import fmt_bytes, plural
+from teachkit.model.vocabulary import ACTIVE, ASSIGNED, DONE, FAILED, LOST, PENDING, RERUN, RUNNING, fmt_bytes, plural
 
 
 @dataclass
@@ -56,21 +48,21 @@ class Facts:
 
     def note_change(self, idx: int, old: list, new: list) -> None:
         self.new[idx] = new
-        if new[0] in _ACTIVE and old[0] in (_PENDING, _LOST, _DONE):
+        if new[0] in ACTIVE and old[0] in (PENDING, LOST, DONE):
             self.first_assigned.append(idx)
-        elif new[0] == _RUNNING and old[0] == _ASSIGNED:
+        elif new[0] == RUNNING and old[0] == ASSIGNED:
             self.spark_started.append(idx)
-        elif new[0] in _ACTIVE and new[1] != old[1]:
+        elif new[0] in ACTIVE and new[1] != old[1]:
             self.moved.append(idx)
-        if new[0] == _DONE and old[0] != _DONE:
+        if new[0] == DONE and old[0] != DONE:
             self.finished.append(idx)
-        if old[0] == _DONE and new[0] != _DONE:
+        if old[0] == DONE and new[0] != DONE:
             self.undone.append(idx)
-        if new[0] == _LOST and old[0] != _LOST:
+        if new[0] == LOST and old[0] != LOST:
             self.lost.append(idx)
-        if new[0] == _FAILED and old[0] != _FAILED:
+        if new[0] == FAILED and old[0] != FAILED:
             self.failed.append(idx)
-        if old[3] >= 0 and new[3] < 0 and new[0] == _DONE:
+        if old[3] >= 0 and new[3] < 0 and new[0] == DONE:
             self.freed.append((idx, old[3]))
 
 
@@ -115,7 +107,7 @@ def _assign_text(b: Any, facts: Facts) -> str:
     idxs = [i for i in facts.first_assigned if i >= 0]
     if not idxs:
         return ""
-    reruns = [i for i in idxs if (facts.new.get(i) or b.shown[i])[0] == _RERUN]
+    reruns = [i for i in idxs if (facts.new.get(i) or b.shown[i])[0] == RERUN]
     if len(idxs) == 1:
         i = idxs[0]
         if reruns:
@@ -233,7 +225,7 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         if done and len(facts.first_assigned) == 1 and not cleanup:
             i = facts.first_assigned[0]
             same = (facts.new.get(i) or b.shown[i])[1] == (facts.new.get(done[0]) or b.shown[done[0]])[1]
-            if same and (facts.new.get(i) or b.shown[i])[0] != _RERUN:
+            if same and (facts.new.get(i) or b.shown[i])[0] != RERUN:
                 assign = f"the driver gives it {_task(b, i)} next"
             else:
                 assign = "t" + assign[1:]
