@@ -152,11 +152,12 @@ def _worker(w, nslots, state, t, x, y, h, color) -> list[str]:
 
 
 def _waiting_text(n: int, idle: bool) -> str:
-    """What waits on a worker: with every slot busy it waits for one; with a slot idle it has not started yet."""
+    """What waits on a worker: with every slot busy it waits for one; with a slot idle it is just not on one now
+    (given a moment ago, or between two of its Dask pieces)."""
     if not n:
         return "no tasks waiting"
     if idle:
-        return f"{n} assigned, not started yet"
+        return f"{n} assigned, not on a slot at this moment"
     return f"{n} more assigned, waiting for a free slot"
 
 
