@@ -232,7 +232,7 @@ def moments(job: Job, workers: list) -> Iterator[tuple[float, str, list[tuple[st
         transfers.setdefault((f["from"], f["to"], f["start"], f["stop"]), []).append(f)
     items += [(fs[0]["stop"], 3, n, "fetch", fs) for n, fs in enumerate(transfers.values())]
     items += [(s["t"], 3, len(transfers) + n, "p2p", s) for n, s in enumerate(job.sends)]
-    items.sort(key=lambda x: x[:3])
+    items.sort()  # by time, rank, then position: (t, rank, n) is unique, so nothing else is compared
     group: list[tuple[str, Any]] = []
     gkey, gt = None, 0.0
     for t, _, _, kind, what in items:

@@ -271,7 +271,7 @@ def _attach_fetch(ev: dict, owner: dict, t0: float, names: dict) -> None:
 
 def _attach_sends(jobs: list[Job], events: list[dict], t0: float, names: dict) -> None:
     """Attach each P2P send to the job whose shuffle it belongs to (by the shuffle id in its tasks' keys)."""
-    by_id = {sid: job for job in jobs for sid in {shuffle_id(t.group) for t in job.dask_tasks.values()} if sid}
+    by_id = {sid: job for job in jobs for sid in map(shuffle_id, {t.group for t in job.dask_tasks.values()}) if sid}
     for ev in events:
         job = by_id.get(ev["shuffle"]) or _job_at(jobs, ev["t"] - t0)
         if job is not None:
