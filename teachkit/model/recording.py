@@ -16,7 +16,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from teachkit.model.jobs import Job, WorkerInfo, build_jobs, build_workers
+from teachkit.model.job import Job, WorkerInfo
+from teachkit.model.jobs import build_jobs, build_workers
 from teachkit.record.events import FORMAT_NAME, SCHEMA_VERSION
 
 
