@@ -233,3 +233,28 @@ def test_the_entry_modules_are_at_most_400_lines():
     files = [root / f"{m}.py" for m in ENTRY] + [root / "model" / "recording.py", root / "model" / "validate.py"]
     long = {p.name: n for p in files if (n := len(p.read_text().splitlines())) > 400}
     assert long == {}
+
+
+STALL_NOTEBOOK = [
+    "import teachkit\nfrom teachkit.datasets import sales\n"
+    "cluster = teachkit.start_cluster(workers=2, threads_per_worker=1, memory_limit='50MiB', dashboard=False)",
+    "from distributed import TimeoutError\n"
+    "future = cluster.client.compute(sales(rows=20_000, partitions=20).groupby('category').count())\n"
+    "try:\n    future.result(timeout=30)\nexcept TimeoutError:\n    print('gave up waiting')",
+    "future.cancel()\ncluster.close()",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_the_stall_line_lands_in_the_cell_that_waits_for_the_job(tmp_path):
+    """The watchdog speaks from the scheduler's thread; Jupyter must show its line in the running cell."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in STALL_NOTEBOOK])
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    texts = ["".join(o.get("text", "") for o in cell.outputs) for cell in nb.cells]
+    assert texts[1].count("teachkit: the job is stuck") == 1, texts
+    assert texts[1].index("teachkit: the job is stuck") < texts[1].index("gave up waiting")
+    assert "the job is stuck" not in texts[0] + texts[2]
