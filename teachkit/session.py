@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
+from teachkit.errors import RecordingStartError
 from teachkit.model.recording import Recording
 from teachkit.record.control import drain_scheduler, finish_recording, start_recording
 from teachkit.record.plan import plan_event
@@ -24,10 +25,6 @@ from teachkit.record.worker_recorder import WORKER_PLUGIN_NAME
 
 #: Seconds to wait for a persisted job to finish before the recording closes.
 PERSIST_WAIT_S = 600
-
-
-class RecordError(RuntimeError):
-    """Recording cannot start; the message says what to do."""
 
 
 def resolve_client(target: Any = None):
@@ -45,21 +42,21 @@ def resolve_client(target: Any = None):
 
             return default_client()
         except ValueError:
-            raise RecordError(
+            raise RecordingStartError(
                 "There is no cluster to record: call teachkit.start_cluster() first, or pass a cluster or Client."
             ) from None
     if isinstance(target, cluster_mod.Cluster):
         if not target.running:
-            raise RecordError("That cluster is closed: start a new one with teachkit.start_cluster().")
+            raise RecordingStartError("That cluster is closed: start a new one with teachkit.start_cluster().")
         return target.client
     if isinstance(target, Client):
         return target
     if hasattr(target, "scheduler_address") and hasattr(target, "workers"):
-        raise RecordError(
+        raise RecordingStartError(
             "teachkit.record needs a Client for a plain dask cluster: pass Client(cluster), "
             "or start one with teachkit.start_cluster()."
         )
-    raise RecordError(
+    raise RecordingStartError(
         f"teachkit.record cannot record a {type(target).__name__}: pass the cluster from "
         "teachkit.start_cluster() (or teachkit.connect()), or a distributed Client."
     )
@@ -108,10 +105,16 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
     ...     df.groupby("category").count().compute()
     >>> rec.summary()["jobs"][0]["num_tasks"]                   # doctest: +SKIP
     """
+    from teachkit.arguments import flag
+
+    live = flag("live", live)
     client = resolve_client(target)
     rec = Recording(meta=_meta(client))
     session = _Session(client, rec)
     session.start()
+    from teachkit.block_guard import guard_block
+
+    session.unguard = guard_block(session, target)
     watcher = None
     if live:
         from teachkit.views.live import LiveView  # lazy: views sit above the session
@@ -140,6 +143,8 @@ class _Session:
         self._plans: list[dict] = []  # noted on the client's thread, taken by the drains
         self._plans_lock = threading.Lock()
         self._original = None
+        self.stopped = False
+        self.unguard: list = []  # undoes what teachkit.block_guard set up
 
     def warn(self, where: str, exc: BaseException | str) -> None:
         self.rec._extend([{"kind": "warning", "t": time.time() + self.offset, "where": where, "message": str(exc)}])
@@ -156,7 +161,8 @@ class _Session:
         self.since = reply["t"]
         self.rec.meta.update(t0=reply["t"], clock_offset_client=self.offset)
         if not reply["started"]:
-            raise RecordError("A teachkit recording is already running on this cluster: end it before starting another.")
+            raise RecordingStartError(
+                "A teachkit recording is already running on this cluster: end it before starting another.")
         if reply["worker_error"]:
             self.warn("worker plugin", reply["worker_error"])
         self._hook_plans()
@@ -179,7 +185,20 @@ class _Session:
             plans, self._plans = self._plans, []
         return plans
 
-    def stop(self, wait: bool) -> None:
+    def stop(self, wait: bool, why: str = "") -> None:
+        """End the recording (once): collect every event; ``why`` says why it ends early, if it does."""
+        if self.stopped:
+            return
+        self.stopped = True
+        for undo in self.unguard:
+            with contextlib.suppress(Exception):
+                undo()
+        if why:
+            from teachkit.logs import say
+
+            say(f"teachkit: {why}: the recording ends here, with the events up to now; close the cluster after "
+                "the block to record whole jobs.")
+            self.warn("record block", f"{why}; the recording ended there")
         client = self.client
         self._unhook_plans()
         pending = [f for f in self.futures if f.status == "pending"]  # persisted, still running
@@ -200,6 +219,12 @@ class _Session:
             # One round trip: the scheduler's last events and every worker's; both plugins removed.
             chunks, per_worker = client.run_on_scheduler(finish_recording, released, client.id, self.since)
         except Exception as exc:  # e.g. the client itself is gone: keep what the recording has
+            if client.status != "running":
+                from teachkit.logs import say
+
+                exc = ("the cluster's client was closed inside the record block, so the scheduler's events "
+                       "(the jobs' tasks) could not be collected")
+                say(f"teachkit: {exc}; close the cluster after the block.")
             self.warn("drain scheduler", exc)
             with contextlib.suppress(Exception):
                 client.unregister_scheduler_plugin(SCHEDULER_PLUGIN_NAME)
