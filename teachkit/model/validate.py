@@ -1,7 +1,7 @@
 """The shape of a recording's events, checked once when a recording is loaded.
 
 Everything the model and the views read from an event is listed here, per
-kind (see :mod:`teachkit.record.events` for what each means).  A recording
+kind (the record layer's ``events`` module says what each means).  A recording
 that passes :func:`first_problem` can be summarised and drawn without a raw
 ``KeyError`` or ``TypeError``; one that does not is refused with one sentence
 naming the first bad event.  :func:`out_of_order` finds events that are not in
