@@ -126,8 +126,7 @@ def build_frames(rec: Recording, job: Job | int | str | None = None, stages: lis
     >>> frames.steps[0]["caption"].startswith("The driver receives")
     True
     """
-    if job is None or isinstance(job, (int, str)):
-        job = rec.job(-1 if job is None else job)
+    job = rec.job(job)  # by number, by name or a Job of this recording (None: the last); else one sentence
     return _Builder(rec, job, list(job.stages) if stages is None else stages).run()
 
 
@@ -302,5 +301,5 @@ class _Builder:
                 step["w"] = alive
             self.steps.append(step)
         for mark in captions.bookmarks(facts, step_kind, self):
-            if n not in self.marks[mark]:
+            if self.marks[mark][-1:] != [n]:  # steps only grow: the last mark is the only one that can be n
                 self.marks[mark].append(n)

@@ -193,11 +193,12 @@ class Job:
     def state_at(self, t: float | None = None):
         """Every Spark-style task's state at ``t`` (default: the end), folded from ``changes``.
 
-        See :func:`teachkit.model.fold.state_at`.
+        See :func:`teachkit.model.fold.state_at`.  ``t`` is seconds since the recording started (a number from 0).
         """
+        from teachkit.arguments import number
         from teachkit.model.fold import state_at
 
-        return state_at(self, t)
+        return state_at(self, None if t is None else number("t", t, minimum=0, example=0.5, unit="s"))
 
     def explain(self):
         """The three plan levels side by side (a display object; ``str()`` gives text)."""

@@ -11,13 +11,14 @@ from __future__ import annotations
 import gzip
 import html
 import json
+import numbers
 import os
 import warnings
 import zlib
 from pathlib import Path
 from typing import Any
 
-from teachkit.errors import RecordingFileError, TeachkitWarning
+from teachkit.errors import ArgumentError, RecordingFileError, TeachkitWarning
 from teachkit.model import validate
 from teachkit.model.job import Job, WorkerInfo
 from teachkit.model.jobs import build_jobs, build_workers
@@ -26,6 +27,10 @@ from teachkit.record.events import FORMAT_NAME, SCHEMA_VERSION
 #: Largest recording teachkit reads, in bytes of JSON (about 1.2 kB a task: a 50,000-task job is ~60 MB): a gzip
 #: file that inflates beyond it is refused instead of filling the memory (a "gzip bomb").
 MAX_JSON_BYTES = 512 << 20
+
+
+class NoSuchJob(ArgumentError, LookupError):
+    """:meth:`Recording.job` found no such job (an ``ArgumentError`` for the views, a ``LookupError`` as before)."""
 
 
 class Recording:
@@ -84,29 +89,45 @@ class Recording:
             self._cache["jobs"] = jobs
         return self._cache["jobs"]
 
-    def job(self, which: int | str = -1) -> Job:
-        """Return a job by position or by name.
+    @property
+    def end(self) -> float:
+        """Seconds from the recording's start to its last event."""
+        return max(0.0, self.events[-1]["t"] - self.t0) if self.events else 0.0
+
+    def job(self, which: int | str | Job | None = -1) -> Job:
+        """Return a job by position, by name, or as a :class:`Job` of this recording (``None``: the last).
 
         Raises
         ------
-        LookupError
-            When there is no such job; the message lists the jobs there are.
+        NoSuchJob
+            (an ``ArgumentError`` and a ``LookupError``) when there is no such job, or ``which`` is a job of
+            another recording; the message lists the jobs there are.
         """
         jobs = self.jobs
         if not jobs:
-            raise LookupError("This recording has no jobs: run a compute() or persist() inside teachkit.record(...).")
-        if isinstance(which, int):
-            try:
-                return jobs[which]
-            except IndexError:
-                raise LookupError(f"There is no job {which}: this recording has {len(jobs)} job(s).") from None
-        for job in jobs:
-            if job.name == which:
-                return job
-        names = ", ".join(repr(j.name) for j in jobs)
-        raise LookupError(f"There is no job named {which!r}; the jobs are: {names}.")
+            raise NoSuchJob("This recording has no jobs: run a compute() or persist() inside teachkit.record(...).")
+        names = ", ".join(repr(j.name) for j in jobs[:6]) + (" ..." if len(jobs) > 6 else "")
+        if which is None:
+            return jobs[-1]
+        if isinstance(which, Job):
+            if any(j is which for j in jobs):
+                return which
+            raise NoSuchJob(f"The job {which.name!r} belongs to another recording: pass a job of this one "
+                            f"(its jobs are {names}).")
+        if isinstance(which, str):
+            for job in jobs:
+                if job.name == which:
+                    return job
+            raise NoSuchJob(f"There is no job named {which!r}; the jobs are: {names}.")
+        if isinstance(which, bool) or not isinstance(which, numbers.Integral):
+            raise NoSuchJob(f"job={which!r} is not a job: pass a job's number (0 to {len(jobs) - 1}), its name "
+                            f"({jobs[-1].name!r}) or a job of this recording.")
+        if not -len(jobs) <= which < len(jobs):
+            raise NoSuchJob(f"There is no job {which}: this recording has {len(jobs)} job(s), numbered 0 to "
+                            f"{len(jobs) - 1} (-1 is the last); their names are {names}.")
+        return jobs[int(which)]
 
-    def play(self, job: int | str | None = None):
+    def play(self, job: int | str | Job | None = None):
         """The step-through player for one job (default: the last); see :class:`teachkit.views.player.Player`."""
         from teachkit.views.player import Player  # lazy: views sit above the model
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections import Counter
 
 from teachkit.model.fold import state_at
+from teachkit.model.job import Job
 from teachkit.model.vocabulary import SUMMARY_ORDER, fmt_bytes, fmt_seconds
 from teachkit.views.common import job_and_stages
 from teachkit.views.display import Message, SvgDrawing
+from teachkit.views.inputs import moment, recording_of
 from teachkit.views.style import (DEATH_COLOR, DRIVER_COLOR, FONT, OTHER_COLOR, STATE_COLORS, esc, stage_color,
                                   text_on, worker_colors)
 
@@ -27,14 +29,32 @@ DASH = ' stroke-dasharray="6 3"'
 def cluster_view(rec, at: float | None = None, job=None) -> SvgDrawing | Message:
     """Draw the driver and the workers at time ``at`` (seconds since recording start; default: the job's end).
 
-    ``job`` (a Job or its index) picks whose stages colour the tasks; by default
-    the job running at ``at`` (or the last one submitted before it).
+    Parameters
+    ----------
+    rec : Recording
+        The recording (a job of it is taken as its recording, and that job).
+    at : float, optional
+        Seconds since the recording started; past its end, the picture is the end's.
+    job : Job, int or str, optional
+        Whose stages colour the tasks, found as :meth:`teachkit.Recording.job`
+        finds it (by number, by name, or a Job of this recording); by default
+        the job running at ``at`` (or the last one submitted before it).
+
+    Raises
+    ------
+    teachkit.errors.ArgumentError
+        ``rec`` is not a recording, ``at`` is not a time of the recording, or
+        there is no such job.
     """
-    jobs = list(getattr(rec, "jobs", []) or [])
+    if job is None and isinstance(rec, Job):
+        job = rec
+    rec = recording_of(rec, "cluster_view()")
+    at = moment("at", at, rec)
+    jobs = rec.jobs
     if not jobs:
         return Message("This recording has no jobs: run a compute() or persist() inside teachkit.record(...).")
-    job = _pick_job(jobs, job, at)
-    job, stages, message = job_and_stages(job)
+    job = _pick_job(rec, job, at)
+    job, stages, message = job_and_stages(job, "cluster_view()")
     if message:
         return message
     t = at if at is not None else (job.end if job.end is not None else job.submitted)
@@ -69,9 +89,10 @@ def cluster_view(rec, at: float | None = None, job=None) -> SvgDrawing | Message
     return SvgDrawing(svg, kind="cluster view", info=info)
 
 
-def _pick_job(jobs: list, job, at: float | None):
+def _pick_job(rec, job, at: float | None):
     if job is not None:
-        return jobs[job] if isinstance(job, int) else job
+        return rec.job(job)
+    jobs = rec.jobs
     if at is None:
         return jobs[-1]
     for j in jobs:
@@ -98,7 +119,7 @@ def _driver(job, stages, state, t, width, h) -> list[str]:
              f'<tspan font-weight="normal" font-size="13">(your notebook + the Dask scheduler: plans, assigns, '
              f'tracks, gathers)</tspan></text>',
              f'<text x="{GAP + 12}" y="54" fill="#FFFFFF">Job {job.index}: {esc(job.name)} — at t = '
-             f'{fmt_seconds(t) if t >= 0 else f"{t:.3f} s"}'
+             f'{fmt_seconds(t)}{_after(job, t)}'
              f'{" — FAILED" if job.errors and job.end is not None and t >= job.end else ""}</text>']
     for i, s in enumerate(stages[:8]):
         c = state["counts"].get(s.id, Counter())
@@ -108,6 +129,12 @@ def _driver(job, stages, state, t, width, h) -> list[str]:
                      f'<text x="{GAP + 30}" y="{y}" fill="#FFFFFF">Stage {s.id} ({esc(_short(s.name))}): '
                      f'{esc(", ".join(parts) or "no tasks")} of {s.num_tasks}</text>')
     return lines
+
+
+def _after(job, t: float) -> str:
+    """A note when ``t`` is past the recording's end (the picture is the end's)."""
+    rec = job.recording
+    return f" (the recording ended at {fmt_seconds(rec.end)})" if rec is not None and t > rec.end else ""
 
 
 def _short(text: str, n: int = 60) -> str:

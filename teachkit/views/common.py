@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from teachkit.model.recording import Recording
 from teachkit.model.vocabulary import fmt_seconds
 from teachkit.views.display import Message
+from teachkit.views.inputs import job_or_recording
 
 
-def as_job(obj: Any):
-    """Accept a Job, or a Recording (its last job); return ``(job, None)`` or ``(None, Message)``."""
-    jobs = getattr(obj, "jobs", None)
-    if jobs is not None and not hasattr(obj, "dask_tasks"):  # a Recording
-        if not jobs:
+def as_job(obj: Any, view: str = "this view"):
+    """Accept a Job, or a Recording (its last job); return ``(job, None)`` or ``(None, Message)``.
+
+    Anything else (``None``, text, a dict ...) raises
+    :class:`~teachkit.errors.ArgumentError` naming what ``view`` needs.
+    """
+    obj = job_or_recording(obj, view)
+    if isinstance(obj, Recording):
+        if not obj.jobs:
             return None, Message("This recording has no jobs: run a compute() or persist() inside teachkit.record(...).")
-        obj = jobs[-1]
-    if not getattr(obj, "dask_tasks", None):
-        name = getattr(obj, "name", "") or "this job"
-        return None, Message(f"Nothing to draw: {name!r} has no tasks (the job was empty or nothing was recorded).")
+        obj = obj.jobs[-1]
+    if not obj.dask_tasks:
+        return None, Message(f"Nothing to draw: {obj.name or 'this job'!r} has no tasks (the job was empty or nothing "
+                             "was recorded).")
     return obj, None
 
 
@@ -32,9 +38,9 @@ def stages_of(job) -> tuple[list, Message | None]:
     return stages, None
 
 
-def job_and_stages(obj: Any) -> tuple[Any, list, Message | None]:
+def job_and_stages(obj: Any, view: str = "this view") -> tuple[Any, list, Message | None]:
     """:func:`as_job` then :func:`stages_of`: ``(job, stages, None)`` or ``(job, [], Message)``."""
-    job, message = as_job(obj)
+    job, message = as_job(obj, view)
     if message:
         return None, [], message
     stages, message = stages_of(job)

@@ -32,6 +32,7 @@ from teachkit.model.failures import job_faults
 from teachkit.model.vocabulary import fmt_bytes, fmt_seconds, plural
 from teachkit.views.common import job_and_stages, job_title, runs
 from teachkit.views.display import DotGraph
+from teachkit.views.inputs import whole
 from teachkit.views.style import DRIVER_COLOR, FONT, esc, stage_color, text_on, tint
 
 #: The sink nodes, in drawing order: where a job's last stage sends its results.
@@ -107,7 +108,8 @@ def stage_dag(job, max_ops: int = 6) -> DotGraph:
     >>> dag.info["stages"], "s0 -> s1 [" in dag.source, "\\tdriver [" in dag.source
     ([0, 1], True, True)
     """
-    job, stages, message = job_and_stages(job)
+    max_ops = whole("max_ops", max_ops, 2, 100, 6)
+    job, stages, message = job_and_stages(job, "stage_dag()")
     if message:
         return message
     g = new_graph("stages", job_title(job, stages))

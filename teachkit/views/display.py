@@ -13,6 +13,7 @@ runs Graphviz's ``dot``).
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ from teachkit.views.style import FONT, esc
 
 class DotMissingError(TeachkitError, RuntimeError):
     """Graphviz's ``dot`` program is not installed, so a graph cannot be drawn."""
+
+
+class DotFailedError(TeachkitError, RuntimeError):
+    """Graphviz's ``dot`` program could not lay out a graph (it failed, or ran out of memory or time)."""
 
 
 #: Inline SVG scales down to its column (graphviz's SVG root takes no style of its own).
@@ -173,6 +178,11 @@ class DotGraph(View):
                 "(apt-get install graphviz / brew install graphviz / conda install graphviz). "
                 "The DOT text is in `.source`."
             ) from None
+        except subprocess.CalledProcessError as exc:
+            raise DotFailedError(
+                f"Graphviz's `dot` could not lay out this {self.kind} ({len(self.graph.body):,} statements; it "
+                f"stopped with code {exc.returncode}): draw fewer tasks, e.g. task_dag(partitions=range(10))."
+            ) from None
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write SVG (``.svg``), PNG (``.png``), DOT (``.dot``/``.gv``) or HTML (other suffixes)."""
@@ -191,6 +201,8 @@ class DotGraph(View):
             svg = self.svg()
         except DotMissingError as exc:
             return {"text/plain": f"{exc}\n\n{self.source}"}
+        except DotFailedError as exc:
+            return {"text/plain": str(exc)}
         return {"text/html": f'<div class="tk-picture">{_SCALE}{svg}</div>', "text/plain": repr(self)}
 
     def __repr__(self) -> str:

@@ -16,6 +16,9 @@ import html
 import re
 from typing import Any
 
+from teachkit.model.recording import Recording
+from teachkit.views.inputs import job_or_recording
+
 _CALL = re.compile(r"([A-Z][A-Za-z0-9_]*)\(|[()]")
 
 
@@ -112,5 +115,10 @@ def _indent(text: str) -> str:
 
 
 def explain(job: Any) -> Explain:
-    """The three plan levels of ``job`` side by side (``print()`` it in a terminal)."""
-    return Explain(job)
+    """The three plan levels of ``job`` side by side (``print()`` it in a terminal).
+
+    ``job`` is a Job, or a Recording (its last job); anything else raises
+    :class:`~teachkit.errors.ArgumentError`.
+    """
+    job = job_or_recording(job, "explain()")
+    return Explain(job.job(-1) if isinstance(job, Recording) else job)

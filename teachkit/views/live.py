@@ -25,6 +25,7 @@ from typing import Any
 
 from teachkit.model.fold import state_at
 from teachkit.model.vocabulary import SUMMARY_ORDER
+from teachkit.views.inputs import moment, recording_of
 from teachkit.views.style import FONT, STATE_COLORS, stage_color, worker_color
 
 #: Seconds between two polls of the scheduler.
@@ -68,7 +69,8 @@ class Progress:
 
 def progress(rec: Any, at: float | None = None) -> tuple[list[dict], list[dict]]:
     """Per-stage counts (one per state) and per-worker slots of the newest job, at ``at`` (default: the end)."""
-    return Progress(rec).counts(at)
+    rec = recording_of(rec, "progress()")
+    return Progress(rec).counts(moment("at", at, rec))
 
 
 def stages_html(rows: list[dict], title: str = "") -> str:

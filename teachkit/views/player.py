@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import json
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,12 @@ from typing import Any
 import anywidget
 import traitlets
 
+from teachkit.errors import ArgumentError
 from teachkit.model.frames import build_frames
+from teachkit.model.job import Job
 from teachkit.model.vocabulary import STATES
 from teachkit.views import player_export, player_panes
+from teachkit.views.inputs import recording_of
 from teachkit.views.style import STAGE_COLORS, STATE_COLORS, WORKER_COLORS
 
 _HERE = Path(__file__).resolve().parent
@@ -36,9 +40,15 @@ _CSS = _HERE / "player.css"
 
 
 def player_data(rec: Any, job: Any = None, stages: list | None = None) -> dict[str, Any]:
-    """Everything the ES module needs, as one JSON-ready dict (frames, SVGs, colours)."""
-    if job is None or isinstance(job, (int, str)):
-        job = rec.job(-1 if job is None else job)
+    """Everything the ES module needs, as one JSON-ready dict (frames, SVGs, colours).
+
+    ``rec`` is a Recording (or a Job: its recording, and that job); ``job`` is
+    found as :meth:`teachkit.Recording.job` finds it (default: the last).
+    """
+    if job is None and isinstance(rec, Job):
+        job = rec
+    rec = recording_of(rec, "the player")
+    job = rec.job(job)
     frames = build_frames(rec, job, stages=stages)
     return {
         "title": f"{job.name}: step by step",
@@ -59,10 +69,12 @@ class Player(anywidget.AnyWidget):
     Parameters
     ----------
     rec : Recording
+        The recording (a Job: its recording, and that job).
     job : Job, int or str, optional
         Which job (default: the last one).
 
-    ``step`` holds the step shown in the browser (synced back to Python).
+    ``step`` holds the step shown in the browser (synced back to Python): 0 to
+    ``num_steps - 1``; another value raises :class:`~teachkit.errors.ArgumentError`.
     """
 
     _esm = player_export.esm_source()  # player_parts.js + player.js
@@ -78,9 +90,22 @@ class Player(anywidget.AnyWidget):
         """Number of steps (M in "step N of M")."""
         return len(self.data["frames"]["steps"])
 
+    @traitlets.validate("step")
+    def _check_step(self, proposal: Any) -> int:
+        return self._step_number("step", proposal["value"])
+
+    def _step_number(self, name: str, n: Any) -> int:
+        m = self.num_steps
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 0 <= n < max(m, 1):
+            raise ArgumentError(f"{name}={n!r} is not a step of this player: it has {m} step(s), numbered 0 to "
+                                f"{max(m - 1, 0)}.")
+        return int(n)
+
     def caption(self, n: int | None = None) -> str:
-        """The caption of step ``n`` (default: the step shown)."""
-        return self.data["frames"]["steps"][self.step if n is None else n]["caption"]
+        """The caption of step ``n`` (default: the step shown), ``n`` from 0 to ``num_steps - 1``."""
+        n = self.step if n is None else self._step_number("n", n)
+        steps = self.data["frames"]["steps"]
+        return steps[n]["caption"] if steps else "This job has no recorded steps."
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live widget, plus a ``text/html`` twin that plays in exported HTML (see :mod:`.player_export`)."""

@@ -12,17 +12,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from teachkit.errors import ArgumentError
 from teachkit.model.moves import crossing
+from teachkit.model.stages import Stage
 from teachkit.model.vocabulary import fmt_bytes
 from teachkit.views.display import HtmlView, Message
+from teachkit.views.inputs import what
 from teachkit.views.style import FONT, esc, text_on, worker_colors
 
 MAX_PARTITION_ROWS = 40
 
 
 def shuffle_view(stage) -> HtmlView | Message:
-    """Worker × worker bytes for the shuffle that ``stage`` reads (or, for a map stage, writes)."""
-    job = getattr(stage, "job", None)
+    """Worker × worker bytes for the shuffle that ``stage`` reads (or, for a map stage, writes).
+
+    ``stage`` is one of ``job.stages``; anything else raises :class:`~teachkit.errors.ArgumentError`.
+    """
+    if not isinstance(stage, Stage):
+        raise ArgumentError(f"shuffle_view() needs a stage, not {what(stage)}: pass one of a job's stages, such as "
+                            "rec.job().stages[1].")
+    job = stage.job
     if job is None or job.recording is None:
         return Message(f"Stage {stage.id} is not attached to a recorded job, so its shuffle cannot be shown.")
     found = crossing(stage)

@@ -4,7 +4,10 @@ What Spark's event timeline and Dask's task stream show, after the fact:
 bars are coloured by stage; a failed attempt is cross-hatched black, a result
 lost with its worker is hatched red, a re-run after a failure has a purple
 outline; an attempt never seen running (given to a worker, then taken back or
-lost) is a thin bar low in its worker's first row.  Each attempt sits on the
+lost) is a thin bar low in its worker's first row.  Past ``max_bars`` attempts
+(2,000) the bars become bands, one per slot and stretch of time spent on one
+stage, and arrows merge into time bins, so the picture stays small at any size
+(:mod:`teachkit.views.timeline_bands`).  Each attempt sits on the
 slot the model gives it (:func:`teachkit.model.changes.place_slots`), as in
 the player and the cluster picture.  Grey lines are dependency transfers
 between workers, dashed blue lines P2P shuffle sends, and a red line marks a
@@ -18,7 +21,11 @@ Stable element ids (prefix ``id_prefix``, default ``"tk"``), for the player:
   ``{prefix}cursortext`` its label; hidden unless ``cursor=t`` is given;
 - ``{prefix}b{i}``: the ``i``-th bar, with ``data-key``, ``data-stage``,
   ``data-partition``, ``data-attempt``, ``data-worker`` and ``data-slot``
-  (0 for an attempt never seen running).
+  (0 for an attempt never seen running);
+- ``{prefix}r{i}``: the ``i``-th band (a summarised timeline), with
+  ``data-stage`` and ``data-attempts``;
+- the root also carries ``data-x1``, the right end of the time axis (the
+  player turns the cursor's label to its left there, so it is never cut off).
 """
 
 from __future__ import annotations
@@ -26,14 +33,19 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from teachkit.errors import ArgumentError
 from teachkit.model.vocabulary import fmt_bytes, fmt_seconds
 from teachkit.views.common import job_and_stages, job_title, key_owners
 from teachkit.views.display import SvgDrawing
+from teachkit.views.inputs import timeline_arguments
+from teachkit.views.timeline_bands import MAX_ARROWS, MAX_BARS, bands, merge_in_bins, notable
 from teachkit.views.style import (DEATH_COLOR, FONT, OTHER_COLOR, STATE_COLORS, TRANSFER_COLOR, esc, stage_color,
                                   worker_colors)
 
 ROW_H, LABEL_W, TOP = 22, 150, 64
 P2P_COLOR = "#0072B2"
+#: Room the cursor's label ("t = 12.34 s") needs on its right; nearer the end of the axis it sits on the left.
+CURSOR_LABEL_W = 90
 _DEFS = (
     '<defs><pattern id="{p}lost" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
     f'<rect width="6" height="6" fill="#FFFFFF" fill-opacity="0.35"/><line x1="0" y1="0" x2="0" y2="6" '
@@ -46,9 +58,26 @@ _DEFS = (
 
 
 def timeline(job, cursor: float | None = None, width: int = 1000, transfers: bool = True,
-             id_prefix: str = "tk") -> SvgDrawing:
-    """Draw the job's worker timeline (see the module docstring); ``cursor=t`` shows a time line at ``t``."""
-    job, stages, message = job_and_stages(job)
+             id_prefix: str = "tk", max_bars: int = MAX_BARS) -> SvgDrawing:
+    """Draw the job's worker timeline (see the module docstring); ``cursor=t`` shows a time line at ``t``.
+
+    Parameters
+    ----------
+    job : Job or Recording
+        The job (a recording: its last job).
+    cursor : float, optional
+        Seconds since the recording started: a vertical line there.
+    width : int
+        Pixels of the time axis (200 to 20,000).
+    transfers : bool
+        Draw dependency transfers and P2P sends as arrows.
+    id_prefix : str
+        Prefix of the element ids (letters and digits).
+    max_bars : int
+        More attempts than this are summarised into bands.
+    """
+    cursor, width, transfers, id_prefix, max_bars = timeline_arguments(cursor, width, transfers, id_prefix, max_bars)
+    job, stages, message = job_and_stages(job, "timeline()")
     if message:
         return message
     owner = key_owners(stages)
@@ -57,6 +86,9 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
     rows, bars = _layout(job, workers)
     t_lo = job.submitted
     t_hi = max([job.end or t_lo] + [b["stop"] for b in bars]) + 1e-6
+    if cursor is not None and not t_lo - 1e-6 <= cursor <= t_hi:
+        raise ArgumentError(f"cursor={cursor!r} is outside this job's timeline, which runs from {t_lo:.3f} s to "
+                            f"{t_hi:.3f} s since the recording started: pass a time in that range.")
     scale = width / max(t_hi - t_lo, 1e-6)
     x = lambda t: LABEL_W + (t - t_lo) * scale  # noqa: E731
     row_y = {r: TOP + i * ROW_H for i, r in enumerate(rows)}
@@ -65,28 +97,40 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
     out: list[str] = [_DEFS.format(p=p)]
     out += _rows(rows, row_y, workers, x, t_lo, t_hi)
     out += _axis(t_lo, t_hi, x, TOP + plot_h)
-    for i, b in enumerate(bars):
+    single = bars
+    if len(bars) > max_bars:  # bands: a slot's stretch of time on one stage; notable attempts stay single bars
+        single = [b for b in bars if notable(b, job)][: max_bars // 4]
+        drawn = {id(b) for b in single}
+        out += bands([b for b in bars if id(b) not in drawn and b["ran"]], rows, row_y, x, t_lo, t_hi, owner,
+                     {s.id: s.name for s in stages}, width, ROW_H, p)
+    for i, b in enumerate(single):
         out.append(_bar(i, b, job, owner, x, row_y[b["row"]], p))
     if transfers:
         out += _transfers(job, rows, row_y, x, p)
     out += _deaths(workers, rows, row_y, x, t_lo, t_hi)
-    legend, legend_h = _legend(stages, TOP + plot_h + 40, width, p)
+    legend, legend_h = _legend(stages, TOP + plot_h + 40, width, p, banded=single is not bars)
     out += legend
     height = TOP + plot_h + 40 + legend_h
     shown = cursor is not None
     cx = x(cursor) if shown else LABEL_W
+    left = cx > LABEL_W + width - CURSOR_LABEL_W  # near the right end: the label sits left of the line
     out.append(f'<g id="{p}cursor" transform="translate({cx:.2f},0)" visibility="{"visible" if shown else "hidden"}" '
                f'pointer-events="none"><line x1="0" x2="0" y1="{TOP - 8}" y2="{TOP + plot_h}" stroke="#000000" '
-               f'stroke-width="2"/><text id="{p}cursortext" x="3" y="{TOP - 10}" font-size="12" font-weight="bold">'
+               f'stroke-width="2"/><text id="{p}cursortext" x="{-3 if left else 3}" y="{TOP - 10}" font-size="12" '
+               f'font-weight="bold" text-anchor="{"end" if left else "start"}">'
                f'{"t = " + fmt_seconds(cursor) if shown else ""}</text></g>')
+    what = (f"{len(bars):,} task attempts, shown as bands (one per slot and stretch of time on one stage; darker: "
+            f"busier) and {len(single):,} single bars; hover a band or bar for details" if single is not bars
+            else "one bar per task attempt; hover a bar for details")
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" id="{p}timeline" width="{LABEL_W + width + 20}" '
             f'height="{height}" viewBox="0 0 {LABEL_W + width + 20} {height}" style="max-width:100%;height:auto" '
             f'font-family="{FONT}" font-size="13" data-t0="{t_lo:.6f}" data-x0="{LABEL_W}" '
-            f'data-scale="{scale:.6f}"><text x="4" y="18" font-size="16" font-weight="bold">'
-            f'{esc(job_title(job, stages))}</text><text x="4" y="36" font-size="12" fill="#444444">Worker timeline: '
-            f'one row per task slot (thread), one bar per task attempt; hover a bar for details</text>')
+            f'data-x1="{LABEL_W + width}" data-scale="{scale:.6f}"><text x="4" y="18" font-size="16" '
+            f'font-weight="bold">{esc(job_title(job, stages))}</text><text x="4" y="36" font-size="12" fill="#444444">'
+            f'Worker timeline: one row per task slot (thread), {what}</text>')
     return SvgDrawing(head + "".join(out) + "</svg>", kind="timeline",
-                      info={"rows": rows, "bars": len(bars), "t0": t_lo, "x0": LABEL_W, "scale": scale})
+                      info={"rows": rows, "bars": len(single), "attempts": len(bars), "banded": single is not bars,
+                            "t0": t_lo, "x0": LABEL_W, "x1": LABEL_W + width, "scale": scale})
 
 
 def _span(att, job) -> tuple[float, float] | None:
@@ -189,12 +233,18 @@ def _transfers(job, rows, row_y, x, p) -> list[str]:
     out = []
     moves: dict[tuple, list] = defaultdict(list)
     for f in job.fetches:
-        moves[(f["from"], f["to"], f["start"], f["stop"])].append(f)
-    for (src, dst, start, stop), fs in moves.items():
-        if src in first and dst in first:
+        if f["from"] in first and f["to"] in first:
+            moves[(f["from"], f["to"], f["start"], f["stop"])].append(f)
+    if len(moves) <= MAX_ARROWS:
+        for (src, dst, start, stop), fs in moves.items():
             tip = f"transfer {src} → {dst}: {len(fs)} result(s), {fmt_bytes(sum(f['nbytes'] for f in fs))}, " \
                   f"{fmt_seconds(stop - start)}"
             out.append(_arrow(x(start), first[src], x(stop), first[dst], TRANSFER_COLOR, "", tip, p))
+    elif job.end is not None:  # too many to draw one by one: merged per worker pair into time bins
+        items = [(stop, src, dst, sum(f["nbytes"] for f in fs)) for (src, dst, _, stop), fs in moves.items()]
+        for src, dst, t_a, t_b, nbytes, n, _ in merge_in_bins(items, job.submitted, job.end):
+            tip = f"transfer {src} → {dst}: {n} transfers merged, {fmt_bytes(nbytes)}, {t_a:.3f}–{t_b:.3f} s"
+            out.append(_arrow(x(t_b) - 3, first[src], x(t_b), first[dst], TRANSFER_COLOR, "", tip, p))
     out += _p2p(job, first, x, p)
     return out
 
@@ -207,20 +257,12 @@ def _p2p(job, first, x, p) -> list[str]:
     """P2P shuffle sends between workers (``job.sends``), batched per worker pair into short time bins."""
     if job.end is None:
         return []
-    sends = [(e["t"], e["from"], e["to"], e) for e in job.sends
-             if e["from"] != e["to"] and e["from"] in first and e["to"] in first]
-    pairs = len({(src, dst) for _, src, dst, _ in sends}) or 1
-    width = max((job.end - job.submitted) / max(1, MAX_P2P_ARROWS // pairs), 1e-3)
-    bins: dict[tuple, list] = {}
-    for t, src, dst, e in sends:
-        acc = bins.setdefault((src, dst, int((t - job.submitted) // width)), [t, t, 0, 0, set()])
-        acc[0], acc[1] = min(acc[0], t), max(acc[1], t)
-        acc[2] += e["nbytes"]
-        acc[3] += 1
-        acc[4].update(e["partitions"])
+    sends = [e for e in job.sends if e["from"] != e["to"] and e["from"] in first and e["to"] in first]
     out = []
-    for (src, dst, _), (t_a, t_b, nbytes, sends, parts) in sorted(bins.items(), key=lambda kv: kv[1][0]):
-        tip = (f"P2P shuffle {src} → {dst}: {fmt_bytes(nbytes)} in {sends} send(s), "
+    items = [(e["t"], e["from"], e["to"], e["nbytes"]) for e in sends]
+    for src, dst, t_a, t_b, nbytes, n, which in merge_in_bins(items, job.submitted, job.end, MAX_P2P_ARROWS):
+        parts = {p for i in which for p in sends[i]["partitions"]}
+        tip = (f"P2P shuffle {src} → {dst}: {fmt_bytes(nbytes)} in {n} send(s), "
                f"rows of {len(parts)} input partition(s), {t_a:.3f}–{t_b:.3f} s")
         out.append(_arrow(x(t_b) - 3, first[src], x(t_b), first[dst], P2P_COLOR, ' stroke-dasharray="4 2"', tip, p))
     return out
@@ -252,8 +294,11 @@ def _deaths(workers, rows, row_y, x, t_lo, t_hi) -> list[str]:
     return out
 
 
-def _legend(stages, y, width, p) -> tuple[list[str], int]:
+def _legend(stages, y, width, p, banded: bool = False) -> tuple[list[str], int]:
     items = [(f'<rect width="14" height="14" fill="{stage_color(s.id)}"/>', f"Stage {s.id}: {s.name}") for s in stages[:12]]
+    if banded:
+        items.append((f'<rect width="7" height="14" fill="{stage_color(0)}" fill-opacity="0.4"/><rect x="7" '
+                      f'width="7" height="14" fill="{stage_color(0)}"/>', "band: a slot on one stage (darker: busier)"))
     items += [
         (f'<rect width="14" height="14" fill="{OTHER_COLOR}"/>', "no stage (shuffle plumbing)"),
         (f'<rect width="14" height="14" fill="url(#{p}lost)" stroke="{STATE_COLORS["lost"]}"/>', "lost with its worker"),
