@@ -48,6 +48,10 @@ from teachkit.model.moves import boundaries, job_result
 from teachkit.model.vocabulary import (  # noqa: F401  (the states and their codes are public here too)
     ASSIGNED,
     BOOKMARKS,
+    DEAD,
+    LEFT,
+    NOT_STARTED,
+    UP,
     DONE,
     FAILED,
     LOST,
@@ -70,7 +74,7 @@ class Step(TypedDict, total=False):
     kind: str  # see teachkit.model.vocabulary.StepKind
     caption: str
     d: list[list[int]]  # [task, state, worker, slot, holder]
-    w: list[list[int]]  # [worker, alive 0/1]
+    w: list[list[int]]  # [worker, status]: a code of teachkit.model.vocabulary.WORKER_STATUSES
 
 
 @dataclass
@@ -83,7 +87,7 @@ class Frames:
     end: float
     stages: list[dict]  # {"id", "name", "num_tasks", "parents"}
     tasks: list[list[int]]  # [stage, partition] per task index
-    workers: list[dict]  # {"name", "nthreads", "alive"}: alive when the job was submitted
+    workers: list[dict]  # {"name", "nthreads", "status"}: the status code when the job was submitted
     steps: list[Step]
     bookmarks: dict[str, list[int]] = field(default_factory=dict)
 
@@ -130,6 +134,20 @@ def build_frames(rec: Recording, job: Job | int | str | None = None, stages: lis
     return _Builder(rec, job, list(job.stages) if stages is None else stages).run()
 
 
+def worker_status(w: Any, t: float) -> int:
+    """A worker's status code at ``t`` (:data:`teachkit.model.vocabulary.WORKER_STATUSES`)."""
+    if w.added is not None and w.added > t:
+        return NOT_STARTED
+    if w.removed is not None and w.removed <= t:
+        return exit_status(w.cause)
+    return UP
+
+
+def exit_status(cause: str | None) -> int:
+    """The status of a worker that left: dead (lost, or no cause known) or left on purpose (retired, closed)."""
+    return LEFT if cause in ("retired", "closed") else DEAD
+
+
 class _Builder:
     """The replay: the fold's per-Spark-task changes in, deltas, captions and steps out."""
 
@@ -146,8 +164,7 @@ class _Builder:
         self.wname = fold.wname
         self.wnthreads = fold.wnthreads
         sub = job.submitted
-        self.alive0 = [int((w.added is None or w.added <= sub) and (w.removed is None or w.removed > sub))
-                       for w in self.workers]
+        self.status0 = [worker_status(w, sub) for w in self.workers]
         self.steps: list[Step] = []
         self.marks: dict[str, list[int]] = {k: [] for k in BOOKMARKS}
         self.turns: tuple[int, dict[int, set[int]]] | None = None  # the last resume step: (step, {worker: tasks})
@@ -178,7 +195,7 @@ class _Builder:
             end=round(job.end if job.end is not None else job.submitted, 4),
             stages=[{"id": s.id, "name": s.name, "num_tasks": len(s.tasks), "parents": list(s.parents)} for s in self.stages],
             tasks=[[st.stage, st.partition] for st in self.tasks],
-            workers=[{"name": n, "nthreads": k, "alive": a} for n, k, a in zip(self.wname, self.wnthreads, self.alive0)],
+            workers=[{"name": n, "nthreads": k, "status": a} for n, k, a in zip(self.wname, self.wnthreads, self.status0)],
             steps=self.steps,
             bookmarks=self.marks,
         )
@@ -191,7 +208,7 @@ class _Builder:
         elif what in ("worker-added", "worker-removed"):
             w = self.fold.widx.get(item.name, -1)
             if w >= 0:
-                alive.append([w, int(what == "worker-added")])
+                alive.append([w, UP if what == "worker-added" else exit_status(item.cause)])
                 facts.workers.append((item.name, what, item.cause if what == "worker-removed" else None,
                                       item.nthreads))
         elif what == "fetch":

@@ -62,6 +62,11 @@ StageOutput = Literal["shuffle", "driver", "memory", "write"]
 BoundaryKind = Literal["shuffle", "tree-reduce", "coalesce", "broadcast"]
 #: Why a worker left the cluster.
 WorkerExit = Literal["lost", "retired", "closed"]
+#: A worker's status in the player's frames, in the order of its integer codes: it died, it runs, it has not
+#: started yet (a restarted worker joins later), it left on purpose (retired or closed).
+WorkerStatus = Literal["dead", "up", "not started yet", "left"]
+WORKER_STATUSES: tuple[WorkerStatus, ...] = get_args(WorkerStatus)
+DEAD, UP, NOT_STARTED, LEFT = range(len(WORKER_STATUSES))
 
 #: What a player step shows (the ``kind`` of a step).
 StepKind = Literal["graph", "tasks", "start", "fetch", "p2p", "steal", "worker", "worker-lost", "cleanup", "failure",

@@ -1,7 +1,7 @@
 // teachkit step-through player, part 2 of 2 (after player_parts.js): all stepping and playing happens here,
 // in the browser.
 // Data: model.get("data") = {title, frames, states, state_colors, stage_colors, worker_colors, dag_svg,
-// timeline: {svg, prefix, t0, x0, scale}} (see teachkit/views/player.py). Frame steps are delta-encoded:
+// timeline: {svg, prefix, t0, x0, x1, scale}} (see teachkit/views/player.py). Frame steps are delta-encoded:
 // d = [[task, state, worker, slot, holder]].
 // Page contract (tests rely on it): the root element carries data-teachkit-player, data-step (0-based),
 // data-present ("true" in presenter mode) and data-by-beats; the caption carries data-role="caption".
@@ -11,6 +11,7 @@
 const SPEEDS = [1, 2, 5, 10, 30, 60]; // steps per second
 const BOOKMARK_LABELS = { stage: "stage boundary", shuffle: "shuffle", failure: "failure", steal: "steal", gather: "gather" };
 const MAX_ZOOM = 2.5; // presenter mode enlarges small pictures up to this factor
+const CURSOR_LABEL_W = 90; // as teachkit.views.timeline.CURSOR_LABEL_W: room the cursor's label needs on its right
 
 function render({ model, el }) {
   const data = model.get("data");
@@ -211,10 +212,17 @@ function render({ model, el }) {
   function moveCursor(t) {
     // x = x0 + (t - t0) * scale, t in seconds since the recording started (the timeline's axis)
     if (!cursor) return;
-    const x = data.timeline.x0 + (t - data.timeline.t0) * data.timeline.scale;
+    const x1 = data.timeline.x1 !== undefined ? data.timeline.x1 : Infinity;
+    const x = Math.min(x1, data.timeline.x0 + (t - data.timeline.t0) * data.timeline.scale);
     cursor.setAttribute("transform", `translate(${x.toFixed(2)},0)`);
     cursor.setAttribute("visibility", "visible");
-    if (cursorText) cursorText.textContent = `t = ${seconds(t)}`;
+    if (cursorText) {
+      cursorText.textContent = `t = ${seconds(t)}`;
+      // near the right end of the axis the label sits left of the line, so it is never cut off
+      const left = data.timeline.x1 !== undefined && x > data.timeline.x1 - CURSOR_LABEL_W;
+      cursorText.setAttribute("x", left ? "-3" : "3");
+      cursorText.setAttribute("text-anchor", left ? "end" : "start");
+    }
     root.dataset.cursorX = x.toFixed(2);
   }
 

@@ -30,7 +30,7 @@ import traitlets
 from teachkit.errors import ArgumentError
 from teachkit.model.frames import build_frames
 from teachkit.model.job import Job
-from teachkit.model.vocabulary import STATES
+from teachkit.model.vocabulary import STATES, WORKER_STATUSES
 from teachkit.views import player_export, player_panes
 from teachkit.views.inputs import recording_of
 from teachkit.views.style import STAGE_COLORS, STATE_COLORS, WORKER_COLORS
@@ -54,6 +54,7 @@ def player_data(rec: Any, job: Any = None, stages: list | None = None) -> dict[s
         "title": f"{job.name}: step by step",
         "frames": frames.to_json(),
         "states": list(STATES),
+        "worker_statuses": list(WORKER_STATUSES),
         "state_colors": [STATE_COLORS[s] for s in STATES],
         "stage_colors": list(STAGE_COLORS),
         "worker_colors": list(WORKER_COLORS),

@@ -33,15 +33,17 @@ def dag_svg(job: Any, max_tasks_per_stage: int = MAX_TASKS_PER_STAGE) -> str:
 def timeline_svg(job: Any, width: int = 1000) -> dict:
     """The job's worker timeline, the very picture ``job.timeline()`` draws, for the player to move a cursor on.
 
-    Returns ``{"svg", "prefix", "t0", "x0", "scale"}``: the player moves the
+    Returns ``{"svg", "prefix", "t0", "x0", "x1", "scale"}``: the player moves the
     group ``{prefix}cursor`` to ``x = x0 + (t - t0) * scale`` and writes the time
-    into ``{prefix}cursortext`` (the same numbers sit on the SVG root as
-    ``data-t0``, ``data-x0``, ``data-scale``).  The prefix is per job, so two
+    into ``{prefix}cursortext``, left of the line when ``x`` is near ``x1``, the
+    axis's right end (the same numbers sit on the SVG root as ``data-t0``,
+    ``data-x0``, ``data-x1``, ``data-scale``).  The prefix is per job, so two
     players on one page do not share element ids.
     """
     prefix = f"tkp{getattr(job, 'index', 0)}"
     view = timeline(job, width=width, id_prefix=prefix)
     info = getattr(view, "info", {})
     if "scale" not in info:  # nothing to draw: the view is a message saying why
-        return {"svg": view.svg(), "prefix": prefix, "t0": 0.0, "x0": 0.0, "scale": 0.0}
-    return {"svg": view.svg(), "prefix": prefix, "t0": info["t0"], "x0": info["x0"], "scale": info["scale"]}
+        return {"svg": view.svg(), "prefix": prefix, "t0": 0.0, "x0": 0.0, "x1": 0.0, "scale": 0.0}
+    return {"svg": view.svg(), "prefix": prefix, "t0": info["t0"], "x0": info["x0"], "x1": info["x1"],
+            "scale": info["scale"]}

@@ -4,6 +4,8 @@
 
 const KEY_EVERY = 64; // a full snapshot of the state every 64 steps: any step is <= 63 deltas away
 const COMPACT_SLOTS = 4; // a worker with more task slots draws each slot as a small square
+const MAX_WAITING = 8; // tasks named in a worker's waiting list; the rest are counted
+const DEAD = 0, UP = 1, NOT_STARTED = 2; // worker status codes (teachkit.model.vocabulary.WORKER_STATUSES)
 
 function h(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -17,11 +19,11 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function snapshots(frames) {
-  // keyframes[k] = state before step k * KEY_EVERY: Int16Array of 4 per task, plus alive flags
+  // keyframes[k] = state before step k * KEY_EVERY: Int16Array of 4 per task, plus the workers' status codes
   const n = frames.tasks.length;
   const cur = new Int16Array(4 * n);
   for (let i = 0; i < n; i++) { cur[4 * i + 1] = -1; cur[4 * i + 3] = -1; }
-  const alive = Int8Array.from(frames.workers.map((w) => w.alive));
+  const alive = Int8Array.from(frames.workers.map((w) => w.status));
   const keys = [];
   frames.steps.forEach((step, s) => {
     if (s % KEY_EVERY === 0) keys.push({ tasks: cur.slice(), alive: alive.slice() });
@@ -139,15 +141,27 @@ function clusterPane(data, F, cur, alive) {
     for (const i of queued) { const k = slots.indexOf(null); if (k >= 0) slots[k] = i; }
     const waiting = queued.filter((i) => !slots.includes(i));
     const compact = slots.length > COMPACT_SLOTS;
-    const box = h("div", { class: `tk-worker${alive[w] ? "" : " tk-dead"}`, "data-worker": wk.name });
+    // status codes as teachkit.model.vocabulary.WORKER_STATUSES: 0 dead, 1 up, 2 not started yet, 3 left
+    const status = alive[w];
+    const box = h("div", { class: `tk-worker${status === UP ? "" : status === NOT_STARTED ? " tk-absent" : " tk-dead"}`,
+      "data-worker": wk.name, "data-status": data.worker_statuses ? data.worker_statuses[status] : String(status) });
     box.style.borderColor = data.worker_colors[w % data.worker_colors.length];
     const held = Object.entries(info.heldStages).map(([st, c]) => `stage ${st}: ${c}`).join(", ");
-    box.append(h("div", { class: "tk-wname" }, alive[w] ? wk.name : `${wk.name} ✖ dead`,
+    const label = status === UP ? wk.name : status === DEAD ? `${wk.name} ✖ dead`
+      : status === NOT_STARTED ? `${wk.name} · not started yet` : `${wk.name} · left the cluster`;
+    if (status === NOT_STARTED) { // a restarted worker before it joins: nothing runs or waits there yet
+      box.append(h("div", { class: "tk-wname" }, label));
+      boxes.append(box);
+      return;
+    }
+    box.append(h("div", { class: "tk-wname" }, label,
       h("span", { class: "tk-held" }, info.held ? ` holds ${info.held} results (${held})` : " holds no results")));
     const row = h("div", { class: "tk-slots" }, ...slots.map((i, k) => slotBox(data, F, cur, i, k, compact)));
     if (compact) row.append(h("span", { class: "tk-busy" }, `${slots.filter((i) => i !== null).length} of ${slots.length} slots busy`));
     if (waiting.length) {
-      row.append(h("div", { class: "tk-slot tk-queued" }, `waiting: ${waiting.map((i) => `task ${F.tasks[i][1]} of stage ${F.tasks[i][0]}`).join(", ")}`));
+      const named = waiting.slice(0, MAX_WAITING).map((i) => `task ${F.tasks[i][1]} of stage ${F.tasks[i][0]}`);
+      if (waiting.length > MAX_WAITING) named.push(`… ${waiting.length - MAX_WAITING} more`);
+      row.append(h("div", { class: "tk-slot tk-queued" }, `waiting: ${named.join(", ")}`));
     }
     box.append(row);
     boxes.append(box);

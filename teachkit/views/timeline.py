@@ -34,7 +34,7 @@ import math
 from collections import defaultdict
 
 from teachkit.errors import ArgumentError
-from teachkit.model.vocabulary import fmt_bytes, fmt_seconds
+from teachkit.model.vocabulary import GRACE_S, fmt_bytes, fmt_seconds
 from teachkit.views.common import job_and_stages, job_title, key_owners
 from teachkit.views.display import SvgDrawing
 from teachkit.views.inputs import timeline_arguments
@@ -85,7 +85,7 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
     workers = list(rec.workers) if rec is not None else []
     rows, bars = _layout(job, workers)
     t_lo = job.submitted
-    t_hi = max([job.end or t_lo] + [b["stop"] for b in bars]) + 1e-6
+    t_hi = _axis_end(job, workers, bars)
     if cursor is not None and not t_lo - 1e-6 <= cursor <= t_hi:
         raise ArgumentError(f"cursor={cursor!r} is outside this job's timeline, which runs from {t_lo:.3f} s to "
                             f"{t_hi:.3f} s since the recording started: pass a time in that range.")
@@ -107,7 +107,7 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
         out.append(_bar(i, b, job, owner, x, row_y[b["row"]], p))
     if transfers:
         out += _transfers(job, rows, row_y, x, p)
-    out += _deaths(workers, rows, row_y, x, t_lo, t_hi)
+    out += _deaths(workers, rows, row_y, x, t_lo, t_hi, LABEL_W + width)
     legend, legend_h = _legend(stages, TOP + plot_h + 40, width, p, banded=single is not bars)
     out += legend
     height = TOP + plot_h + 40 + legend_h
@@ -131,6 +131,16 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
     return SvgDrawing(head + "".join(out) + "</svg>", kind="timeline",
                       info={"rows": rows, "bars": len(single), "attempts": len(bars), "banded": single is not bars,
                             "t0": t_lo, "x0": LABEL_W, "x1": LABEL_W + width, "scale": scale})
+
+
+def _axis_end(job, workers: list, bars: list[dict]) -> float:
+    """The end of the time axis: the job's last moment as the player tells it (its last task, the driver's gather,
+    a worker joining or leaving just after it), so the player's cursor never leaves the picture."""
+    last = job.end if job.end is not None else job.submitted
+    end = max([last] + [b["stop"] for b in bars])
+    result = job.result
+    late = [t for w in workers for t in (w.added, w.removed) if t is not None and last < t <= last + GRACE_S]
+    return max([end] + late + ([result.t] if result is not None else [])) + 1e-6
 
 
 def _span(att, job) -> tuple[float, float] | None:
@@ -273,7 +283,7 @@ def _arrow(x1, y1, x2, y2, color, extra, tip, p) -> str:
             f'stroke="{color}" stroke-width="1.2" stroke-opacity="0.6"{extra} marker-end="url(#{p}arrow)"/></g>')
 
 
-def _deaths(workers, rows, row_y, x, t_lo, t_hi) -> list[str]:
+def _deaths(workers, rows, row_y, x, t_lo, t_hi, x_end: float) -> list[str]:
     out = []
     for w in workers:
         ys = [row_y[r] for r in rows if r[0] == w.name]
@@ -284,9 +294,11 @@ def _deaths(workers, rows, row_y, x, t_lo, t_hi) -> list[str]:
             if t is None or not (t_lo <= t <= t_hi):
                 continue
             y0, y1 = min(ys), max(ys) + ROW_H
+            right = x(t) < x_end - 130  # room for the label right of the line, else it sits on its left
             out.append(f'<g><title>{esc(w.name)} {what} at {t:.3f} s</title><line x1="{x(t):.1f}" x2="{x(t):.1f}" '
                        f'y1="{y0 - 2}" y2="{y1 + 2}" stroke="{color}" stroke-width="3"/>'
-                       f'<text x="{x(t) + 3:.1f}" y="{y0 + 12}" font-size="11" font-weight="bold" fill="{color}">'
+                       f'<text x="{x(t) + (3 if right else -3):.1f}" y="{y0 + 12}" font-size="11" font-weight="bold" '
+                       f'fill="{color}" text-anchor="{"start" if right else "end"}">'
                        f'{"✕ " if what == "died" else ""}{esc(w.name)} {what}</text></g>')
             if what == "died":
                 out.append(f'<rect x="{x(t):.1f}" y="{y0}" width="{x(t_hi) - x(t):.1f}" height="{y1 - y0}" '
