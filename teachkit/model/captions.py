@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from teachkit.model.vocabulary import ACTIVE, ASSIGNED, DONE, FAILED, LOST, PENDING, RERUN, RUNNING, fmt_bytes, plural
+from teachkit.model.vocabulary import (ACTIVE, ASSIGNED, DONE, FAILED, LOST, PENDING, RERUN, RUNNING, fmt_bytes,
+                                       fmt_seconds, plural)
 
 
 @dataclass
@@ -219,10 +220,11 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         if len(done) == 1:
             parts.append(f"{_where(b, i, facts).split(',')[0]} finishes {_task(b, i)}{keep}")
         else:
-            parts.append(f"{_workers_of(b, done, facts)} finish {_several(b, done)}")
+            who = _workers_of(b, done, facts)
+            parts.append(f"{who} {'finish' if ',' in who else 'finishes'} {_several(b, done)}")
     assign = _assign_text(b, facts)
     if assign:
-        if done and len(facts.first_assigned) == 1 and not cleanup:
+        if len(done) == 1 and len(facts.first_assigned) == 1 and not cleanup:
             i = facts.first_assigned[0]
             same = (facts.new.get(i) or b.shown[i])[1] == (facts.new.get(done[0]) or b.shown[done[0]])[1]
             if same and (facts.new.get(i) or b.shown[i])[0] != RERUN:
@@ -261,6 +263,11 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
     for sid in facts.stage_done:
         text += " " + stage_done_text(b, sid)
     return text, step_kind
+
+
+def window_text(seconds: float, n: int, text: str) -> str:
+    """A step that stands for several moments of a big job: ``"In 12.0 ms (5 events): worker-1 finishes ..."``."""
+    return f"In {fmt_seconds(seconds)} ({n} events): {text[:1].lower()}{text[1:]}"
 
 
 def turns_text(b: Any, by_worker: dict[int, set[int]]) -> str:

@@ -29,10 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from teachkit.model.vocabulary import (ACTIVE, ASSIGNED, DONE, FAILED, GRACE_S, LOST, PENDING, RERUN, RERUN_CAUSES,
                                        RERUN_PRIORITY, RUNNING, STATES, SURVIVOR_CAUSES)
+from teachkit.record.wire import no_gc
 
 if TYPE_CHECKING:  # pragma: no cover
     from teachkit.model.changes import Change
     from teachkit.model.job import Job
+
+_FINISHED = frozenset({"done", "released"})
+
 
 class Fold:
     """Per-key state in, per-Spark-task ``[state, worker, slot, holder]`` out (see the module docstring)."""
@@ -59,14 +63,19 @@ class Fold:
         self.begun: set[int] = set()
 
     # -- the log in ------------------------------------------------------------------------
-    def apply(self, ch: Change) -> set[int]:
-        """Fold one change in; return the Spark tasks it may have changed."""
-        changed: set[int] = set()
-        ks = self.key_state.setdefault(ch.key, ["pending", -1, 0, None])
+    def apply(self, ch: Change, changed: set[int] | None = None) -> set[int]:
+        """Fold one change in; add the Spark tasks it may have changed to ``changed`` (a new set if none) and
+        return it."""
+        if changed is None:
+            changed = set()
+        key = ch.key
+        ks = self.key_state.get(key)
+        if ks is None:
+            ks = self.key_state[key] = ["pending", -1, 0, None]
         kind = ch.change
         if kind == "assigned":
             ks[0], ks[1], ks[2] = "assigned", self.widx.get(ch.worker, -1), ch.attempt
-            ks[3] = self.job.dask_tasks[ch.key].rerun_cause(ch.attempt)
+            ks[3] = self.job.dask_tasks[key].rerun_cause(ch.attempt) if ch.attempt > 1 else None
         elif kind == "started":
             if ks[0] != "assigned" or ks[2] != ch.attempt:
                 return changed
@@ -74,6 +83,9 @@ class Fold:
             self._claim(ch, ks, changed)
         elif kind == "done":
             ks[0], ks[1] = "done", self.widx.get(ch.worker, ks[1])
+        elif kind == "released":
+            if ks[0] == "done":
+                ks[0] = "released"
         elif kind == "failed":
             ks[0] = "erred"
         elif kind == "taken-back":  # worker lost, rescheduled, cancelled
@@ -82,11 +94,9 @@ class Fold:
             ks[0] = "lost"
         elif kind == "discarded":
             ks[0] = "discarded"
-        elif kind == "released":
-            ks[0] = "released" if ks[0] == "done" else ks[0]
         elif kind == "stolen":
             ks[1] = self.widx.get(ch.worker, -1)
-        idx = self.task_of.get(ch.key)
+        idx = self.task_of.get(key)
         if idx is not None:
             changed.add(idx)
         return changed
@@ -137,28 +147,32 @@ class Fold:
     # -- Spark-task states out -----------------------------------------------------------
     def spark_state(self, idx: int) -> list[int]:
         """State of one Spark task from its Dask keys: ``[state, worker, slot, holder]``."""
-        phases = []
+        phases = set()
         worker, rerun = -1, False
+        key_state = self.key_state
         for key in self.tasks[idx].keys:
-            ks = self.key_state.get(key)
+            ks = key_state.get(key)
             if ks is None:
-                phases.append("pending")
+                phases.add("pending")
                 continue
-            phases.append(ks[0])
-            if ks[0] in ("assigned", "running") or worker < 0:
+            phase = ks[0]
+            phases.add(phase)
+            if phase == "assigned" or phase == "running" or worker < 0:
                 worker = ks[1]
-            rerun = rerun or ks[3] in RERUN_CAUSES
-        active = any(p in ("assigned", "running") for p in phases)
+            if ks[3] is not None and ks[3] in RERUN_CAUSES:
+                rerun = True
+        active = "assigned" in phases or "running" in phases
+        finished = "done" in phases or "released" in phases
         if "erred" in phases:
             state = FAILED
-        elif all(p in ("done", "released") for p in phases):
+        elif finished and phases <= _FINISHED:
             state = DONE
         elif "lost" in phases and not active:
             state = LOST
         elif ("requeued" in phases or "discarded" in phases) and not active:
             state = PENDING  # taken back or dropped after a worker died: waits to run again
-        elif active or any(p in ("done", "released") for p in phases):
-            started = any(p in ("running", "done", "released") for p in phases)
+        elif active or finished:
+            started = finished or "running" in phases
             state = RERUN if rerun else (RUNNING if started else ASSIGNED)
         else:
             state = PENDING
@@ -208,7 +222,8 @@ def output_key(keys: list[str], job: Job) -> str | None:
     return outs[-1] if outs else (keys[-1] if keys else None)
 
 
-def moments(job: Job, workers: list) -> Iterator[tuple[float, str, list[tuple[str, Any]]]]:
+def moments(job: Job, workers: list, keys: set[str] | frozenset[str] | None = None,
+            ) -> Iterator[tuple[float, str, list[tuple[str, Any]]]]:
     """Yield ``(t, kind, items)``: what happened at one moment of the job, in time order.
 
     Items are ``("graph", job)``, ``("worker-added" | "worker-removed", WorkerInfo)``,
@@ -219,20 +234,11 @@ def moments(job: Job, workers: list) -> Iterator[tuple[float, str, list[tuple[st
     At one time the graph and the workers come first and data moves last.
     A moment's time is rounded to the microsecond: the player's steps carry it
     as is, so ``state_at(step["t"])`` is the state after that step's moment.
+    ``keys`` keeps only the changes of those Dask keys (the player of a big job
+    leaves out the shuffle plumbing, which no Spark-style task's state reads).
     """
-    end = (job.end if job.end is not None else job.submitted) + GRACE_S
-    items: list[tuple[float, int, int, str, Any]] = [(job.submitted, 0, 0, "graph", job)]
-    for n, w in enumerate(workers):
-        for t, kind in ((w.added, "worker-added"), (w.removed, "worker-removed")):
-            if t is not None and job.submitted <= t <= end:
-                items.append((t, 1, n, kind, w))
-    items += [(ch.t, 2, n, "change", ch) for n, ch in enumerate(job.changes)]
-    transfers: dict[tuple, list] = {}
-    for f in job.fetches:
-        transfers.setdefault((f["from"], f["to"], f["start"], f["stop"]), []).append(f)
-    items += [(fs[0]["stop"], 3, n, "fetch", fs) for n, fs in enumerate(transfers.values())]
-    items += [(s["t"], 3, len(transfers) + n, "p2p", s) for n, s in enumerate(job.sends)]
-    items.sort()  # by time, rank, then position: (t, rank, n) is unique, so nothing else is compared
+    with no_gc():  # hundreds of thousands of tuples on a big job: no collection while they are made
+        items = _items(job, workers, keys)
     group: list[tuple[str, Any]] = []
     gkey, gt = None, 0.0
     for t, _, _, kind, what in items:
@@ -249,6 +255,24 @@ def moments(job: Job, workers: list) -> Iterator[tuple[float, str, list[tuple[st
             group, gkey = [], None
     if group:
         yield gt, _moment_kind(gkey, group), group
+
+
+def _items(job: Job, workers: list, keys: set[str] | frozenset[str] | None) -> list[tuple[float, int, int, str, Any]]:
+    """Everything :func:`moments` groups, as ``(t, rank, position, kind, what)`` in time order."""
+    end = (job.end if job.end is not None else job.submitted) + GRACE_S
+    items: list[tuple[float, int, int, str, Any]] = [(job.submitted, 0, 0, "graph", job)]
+    for n, w in enumerate(workers):
+        for t, kind in ((w.added, "worker-added"), (w.removed, "worker-removed")):
+            if t is not None and job.submitted <= t <= end:
+                items.append((t, 1, n, kind, w))
+    items += [(ch.t, 2, n, "change", ch) for n, ch in enumerate(job.changes) if keys is None or ch.key in keys]
+    transfers: dict[tuple, list] = {}
+    for f in job.fetches:
+        transfers.setdefault((f["from"], f["to"], f["start"], f["stop"]), []).append(f)
+    items += [(fs[0]["stop"], 3, n, "fetch", fs) for n, fs in enumerate(transfers.values())]
+    items += [(s["t"], 3, len(transfers) + n, "p2p", s) for n, s in enumerate(job.sends)]
+    items.sort()  # by time, rank, then position: (t, rank, n) is unique, so nothing else is compared
+    return items
 
 
 def _group_key(kind: str, what: Any) -> tuple | None:
@@ -312,6 +336,11 @@ class Snapshot:
 
 def state_at(job: Job, t: float | None = None, stages: list | None = None) -> Snapshot:
     """Fold ``job``'s log up to time ``t`` (seconds since the recording started; default: all of it)."""
+    with no_gc():  # a big job's fold makes many small objects, none in a cycle
+        return _state_at(job, t, stages)
+
+
+def _state_at(job: Job, t: float | None, stages: list | None) -> Snapshot:
     rec = job.recording
     workers = list(rec.workers) if rec is not None else []
     fold = Fold(job, list(job.stages) if stages is None else stages, workers)
@@ -322,7 +351,7 @@ def state_at(job: Job, t: float | None = None, stages: list | None = None) -> Sn
         changed: set[int] = set()
         for kind, what in items:
             if kind == "change":
-                changed |= fold.apply(what)
+                fold.apply(what, changed)
         fold.commit(changed)
     memory: Counter = Counter()
     for key, ks in fold.key_state.items():

@@ -39,12 +39,13 @@ now, ``0`` while it waits on its worker or is on none;
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from teachkit.model import captions
 from teachkit.model.fold import Fold, moments
 from teachkit.model.moves import boundaries, job_result
+from teachkit.record.wire import no_gc
 from teachkit.model.vocabulary import (  # noqa: F401  (the states and their codes are public here too)
     ASSIGNED,
     BOOKMARKS,
@@ -92,8 +93,8 @@ class Frames:
     bookmarks: dict[str, list[int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for the browser (``json.dumps`` ready)."""
-        return asdict(self)
+        """Plain data for the browser (``json.dumps`` ready; the steps are shared, not copied)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -131,7 +132,50 @@ def build_frames(rec: Recording, job: Job | int | str | None = None, stages: lis
     True
     """
     job = rec.job(job)  # by number, by name or a Job of this recording (None: the last); else one sentence
-    return _Builder(rec, job, list(job.stages) if stages is None else stages).run()
+    stages = list(job.stages) if stages is None else stages
+    with no_gc():  # a big job's replay makes many small objects, none in a cycle
+        return _Builder(rec, job, stages).run()
+
+
+#: A job with more changes than this in its log (about a 10,000-task job) is replayed in windows of several
+#: moments, at most :data:`MAX_STEPS` steps, leaving out the changes of Dask's shuffle plumbing (no Spark-style
+#: task's state reads them): the player stays small and quick at any size.
+MAX_CHANGES = 40_000
+MAX_STEPS = 1_000
+
+
+def windows(every: list, most: int) -> list[list]:
+    """Moments cut into at most about ``most`` windows of consecutive moments, for a big job.
+
+    A moment a learner must not miss (the graph arriving, a worker joining or
+    leaving, a steal, a failure, a result lost or taken back) is a window of
+    its own, as long as such moments are fewer than half of ``most``.
+    """
+    solo = [_notable(kind, items) for _, kind, items in every]
+    if sum(solo) > most // 2:
+        solo = [False] * len(every)
+    size = max(1, -(-(len(every) - sum(solo)) // max(1, most - sum(solo))))
+    out: list[list] = []
+    group: list = []
+    for moment, alone in zip(every, solo):
+        if alone or len(group) >= size:
+            if group:
+                out.append(group)
+            group = []
+        if alone:
+            out.append([moment])
+        else:
+            group.append(moment)
+    if group:
+        out.append(group)
+    return out
+
+
+def _notable(kind: str, items: list) -> bool:
+    if kind in ("graph", "worker-added", "worker-removed", "steal"):
+        return True
+    return any(what == "change" and item.change in ("failed", "lost", "discarded", "taken-back")
+               for what, item in items)
 
 
 def worker_status(w: Any, t: float) -> int:
@@ -157,7 +201,8 @@ class _Builder:
         self.fold = fold = Fold(job, stages, self.workers)
         self.stages, self.tasks, self.shown, self.output_of = fold.stages, fold.tasks, fold.shown, fold.output_of
         self.stage_by_id = {s.id: s for s in self.stages}
-        self.boundaries = boundaries(job, self.stages)
+        same = len(stages) == len(job.stages) and all(a is b for a, b in zip(stages, job.stages))
+        self.boundaries = job.boundaries if same else boundaries(job, self.stages)  # the job's own: resolved once
         self.key_attempt, self.rerun_cause = fold.key_attempt, fold.rerun_cause
         self.stage_left = {s.id: len(s.tasks) for s in self.stages}
         self.stage_seen: set[int] = set()
@@ -172,19 +217,25 @@ class _Builder:
     # -- replay ------------------------------------------------------------------------
     def run(self) -> Frames:
         result = job_result(self.job) if any(s.output == "driver" for s in self.stages) else None
-        for t, kind, items in moments(self.job, self.workers):
-            if result is not None and result.released and t > result.t:
+        if len(self.job.changes) > MAX_CHANGES:  # a big job: Spark-style tasks' changes only, in windows
+            groups = windows(list(moments(self.job, self.workers, frozenset(self.fold.task_of))), MAX_STEPS)
+        else:
+            groups = [[m] for m in moments(self.job, self.workers)]
+        for group in groups:
+            t, kind = group[-1][0], group[0][1] if len(group) == 1 else "tr"
+            if result is not None and result.released and group[0][0] > result.t:
                 self._gather(result)
                 result = None
             facts = captions.Facts()
             changed: set[int] = set()
             alive: list[list[int]] = []
-            for what, item in items:
-                self._apply(what, item, facts, changed, alive)
+            for _, _, items in group:
+                for what, item in items:
+                    self._apply(what, item, facts, changed, alive)
             deltas = self._deltas(changed, facts)
             if not deltas and not alive and kind not in ("graph", "steal", "fetch", "p2p"):
                 continue
-            self._emit(t, kind, facts, deltas, alive)
+            self._emit(t, kind, facts, deltas, alive, span=(group[0][0], len(group)) if len(group) > 1 else None)
         if result is not None:
             self._gather(result)
         job = self.job
@@ -217,15 +268,18 @@ class _Builder:
             facts.sends.append((item["from"], item["to"], item["nbytes"]))
 
     def _change(self, ch: Any, facts: captions.Facts, changed: set[int]) -> None:
-        ks = self.fold.key_state.get(ch.key)
-        before = self._name(ks[1]) if ks is not None else "a worker"
+        kind = ch.change
+        if kind == "stolen":
+            ks = self.fold.key_state.get(ch.key)
+            facts.steals.append((self.fold.task_of.get(ch.key, -1), self._name(ks[1]) if ks is not None else "a worker",
+                                 ch.worker))
         if ch.cause:
             facts.causes.add(ch.cause)
-        touched = self.fold.apply(ch)
-        changed |= touched
+        self.fold.apply(ch, changed)
+        if kind in ("assigned", "started", "released", "stolen"):  # the fold's states tell these; nothing to note
+            return
         idx = self.fold.task_of.get(ch.key, -1)
         where = self._name(self.fold.key_state[ch.key][1])
-        kind = ch.change
         if kind == "done":
             att = self.job.dask_tasks[ch.key].attempts[ch.attempt - 1]
             facts.nbytes[ch.key] = att.nbytes or 0
@@ -240,8 +294,6 @@ class _Builder:
             facts.lost_results.append((idx, where))
         elif kind == "discarded":
             facts.discarded.append((idx, ch.cause, where))
-        elif kind == "stolen":
-            facts.steals.append((idx, before, ch.worker))
 
     def _gather(self, result: Any) -> None:
         """The last step of a ``compute()``: the driver gathers the result from the workers that hold it."""
@@ -277,7 +329,8 @@ class _Builder:
         workers = {self.shown[i][1] for i in tasks}
         return (workers.pop(), tasks) if len(workers) == 1 else None
 
-    def _emit(self, t: float, kind: str, facts: captions.Facts, deltas: list, alive: list) -> None:
+    def _emit(self, t: float, kind: str, facts: captions.Facts, deltas: list, alive: list,
+              span: tuple[float, int] | None = None) -> None:
         n = len(self.steps)
         for idx in facts.first_assigned:
             stage = self.tasks[idx].stage
@@ -292,6 +345,8 @@ class _Builder:
         for idx in facts.undone:
             self.stage_left[self.tasks[idx].stage] += 1
         text, step_kind = captions.caption(facts, kind, self)
+        if span is not None:  # a big job: several moments in one step
+            text = captions.window_text(t - span[0], span[1], text)
         turn = self._resume_only(step_kind, facts, alive)
         if turn is not None and self.turns is not None and self.turns[0] == n - 1:
             # tasks taking turns on their workers' slots, step after step: one step, not dozens

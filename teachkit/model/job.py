@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from teachkit.model.vocabulary import MOVE_CAUSES, RERUN_CAUSES
+from teachkit.record.wire import no_gc
 
 if TYPE_CHECKING:  # pragma: no cover
     from teachkit.model.changes import Change
@@ -154,7 +155,8 @@ class Job:
 
     def _get(self, name: str, build):
         if name not in self._derived:
-            self._derived[name] = build(self)
+            with no_gc():  # thousands of small objects, no cycles: a full collection would cost more than the build
+                self._derived[name] = build(self)
         return self._derived[name]
 
     @property

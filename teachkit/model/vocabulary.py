@@ -110,5 +110,5 @@ def fmt_seconds(s: float | None) -> str:
 
 
 def plural(n: int, word: str) -> str:
-    """``"1 task"``, ``"2 tasks"``."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    """``"1 task"``, ``"2 tasks"``, ``"1,561 tasks"``."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"

@@ -35,6 +35,7 @@ from collections import defaultdict
 
 from teachkit.errors import ArgumentError
 from teachkit.model.vocabulary import GRACE_S, fmt_bytes, fmt_seconds
+from teachkit.record.wire import no_gc
 from teachkit.views.common import job_and_stages, job_title, key_owners
 from teachkit.views.display import SvgDrawing
 from teachkit.views.inputs import timeline_arguments
@@ -80,6 +81,11 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
     job, stages, message = job_and_stages(job, "timeline()")
     if message:
         return message
+    with no_gc():  # a big job's bars and SVG pieces are many small objects, none in a cycle
+        return _draw(job, stages, cursor, width, transfers, id_prefix, max_bars)
+
+
+def _draw(job, stages: list, cursor: float | None, width: int, transfers: bool, p: str, max_bars: int) -> SvgDrawing:
     owner = key_owners(stages)
     rec = job.recording
     workers = list(rec.workers) if rec is not None else []
@@ -93,7 +99,6 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
     x = lambda t: LABEL_W + (t - t_lo) * scale  # noqa: E731
     row_y = {r: TOP + i * ROW_H for i, r in enumerate(rows)}
     plot_h = len(rows) * ROW_H
-    p = id_prefix
     out: list[str] = [_DEFS.format(p=p)]
     out += _rows(rows, row_y, workers, x, t_lo, t_hi)
     out += _axis(t_lo, t_hi, x, TOP + plot_h)

@@ -34,7 +34,7 @@ def notable(bar: dict, job) -> bool:
     """Whether an attempt is one a learner must see on its own: failed, lost, re-run, taken back, never seen running."""
     att = bar["att"]
     return (not bar["ran"] or att.outcome in ("erred", "released") or att.lost is not None
-            or job.dask_tasks[bar["key"]].rerun_cause(att.number) is not None)
+            or (att.number > 1 and job.dask_tasks[bar["key"]].rerun_cause(att.number) is not None))
 
 
 def bands(bars: list[dict], rows: list, row_y: dict, x, t_lo: float, t_hi: float, owner: dict, names: dict,
