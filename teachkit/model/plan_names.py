@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-_HEADER = re.compile(r"^(?P<indent>\s*)Fused\((?P<id>\w{5})\):\s*$")
+from teachkit.record.dask_names import FUSED_BLOCK, MAP_PARTITIONS
+
+_HEADER = re.compile(rf"^(?P<indent>\s*){FUSED_BLOCK}\((?P<id>\w{{5}})\):\s*$")
 _CLASS = re.compile(r"^\s*\|?\s*(?P<cls>[A-Za-z_][\w]*(?:\(\w+\))?):(?P<args>.*)$")
-_MAP_FUNC = re.compile(r"MapPartitions: func=<function (?P<name>[\w.<>]+)")
+_MAP_FUNC = re.compile(rf"{MAP_PARTITIONS}: func=<function (?P<name>[\w.<>]+)")
 
 
 def plan_classes(text: str | None) -> list[tuple[str, str]]:

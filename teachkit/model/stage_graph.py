@@ -14,6 +14,7 @@ import re
 from collections import Counter, deque
 
 from teachkit.model.stage_names import MERGE, SHUFFLE_PLUMBING, SINKS
+from teachkit.record.dask_names import NEW_PARTITIONS_ARG, REPARTITION_CLASS
 
 
 class Graph:
@@ -270,7 +271,9 @@ def topo_stages(order: list, parents: dict) -> list:
     return done
 
 
-_REPARTITION = re.compile(r"^\s*Repartition\w*:(.*)$", re.MULTILINE)
+_REPARTITION = re.compile(rf"^\s*{REPARTITION_CLASS}\w*:(.*)$", re.MULTILINE)
+_NEW_PARTITIONS = re.compile(rf"{NEW_PARTITIONS_ARG}=(\d+)")
+_TO_ONE = re.compile(rf"{REPARTITION_CLASS}\w*:.*{NEW_PARTITIONS_ARG}=1(?!\d)")
 
 
 def user_repartitions(logical: str | None) -> set[int] | None:
@@ -283,7 +286,7 @@ def user_repartitions(logical: str | None) -> set[int] | None:
         return None
     out: set[int] = set()
     for m in _REPARTITION.finditer(logical):
-        n = re.search(r"new_partitions=(\d+)", m.group(1))
+        n = _NEW_PARTITIONS.search(m.group(1))
         if n is None:  # by divisions or size: any count could be the user's
             return None
         out.add(int(n.group(1)))
@@ -297,7 +300,7 @@ def ends_in_coalesce_to_one(logical: str | None) -> bool:
     (True, False)
     """
     lines = (logical or "").strip().splitlines()
-    return bool(lines) and re.match(r"Repartition\w*:.*new_partitions=1(?!\d)", lines[0].strip()) is not None
+    return bool(lines) and _TO_ONE.match(lines[0].strip()) is not None
 
 
 def _layer(task) -> tuple:

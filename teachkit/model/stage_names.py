@@ -1,9 +1,11 @@
 """Dask's task names, read as Spark's words: which tasks are shuffle plumbing, what a stage does.
 
 Dask's task-group and prefix names are **not public API**; every name the
-stage rule relies on is in one of the tables below, so an upgrade that renames
-them shows up here (and fails the exact-structure tests in
-``tests/test_stages.py``).  Checked against dask/distributed 2026.8.
+stage rule relies on is in one of the tables of
+:mod:`teachkit.record.dask_names` (the one home of the Dask names the kit
+knows), so an upgrade that renames them shows up there (and fails the
+exact-structure tests in ``tests/test_stages.py``).  This module is the logic
+that reads those names as Spark's words.
 
 Stage names are the user's operations in Spark's words: ``read``, ``filter``,
 ``withColumn`` (Dask's ``assign``), ``partial count`` / ``count`` (the two
@@ -21,97 +23,19 @@ from __future__ import annotations
 import re
 
 from teachkit.model.plan_names import fused_blocks, map_functions, plan_classes
+from teachkit.record.dask_names import (AGG_ROLES, AGGREGATIONS, ASSIGN, ASSIGN_CLASS, DISTINCT, EXPR_OPS, FUSED_MARK, GETITEM, OPS,
+                                        PARTIAL_AGG_PREFIXES, PARTIAL_ROLES, PARTITIONS_ARG, READ_CLASS_PREFIXES,
+                                        REPARTITION_TO_FEWER, SHUFFLE_PLUMBING, SINKS, SORT_PARTITIONS, TREE_STEPS,
+                                        WRITERS)
 
-#: Tasks that only implement a shuffle: collapsed into one shuffle boundary.
-#: P2P: transfer (one per input partition) -> barrier -> unpack (one per output partition);
-#: task-based: group -> split -> (another round: stage-k) -> collect, all visible tasks.
-SHUFFLE_PLUMBING = {
-    "shuffle-transfer": "p2p",
-    "shuffle-barrier": "p2p",
-    "p2pshuffle": "p2p",
-    "hash-join-transfer": "p2p",
-    "hashjoinp2p": "p2p",
-    "group-taskshuffle": "tasks",
-    "split-taskshuffle": "tasks",
-    "taskshuffle": "tasks",
-    "group-stage": "tasks",
-    "split-stage": "tasks",
-    "stage": "tasks",
-    "shuffle-group": "tasks",
-    "shuffle-split": "tasks",
-    "shuffle-join": "tasks",
-    "shuffle-collect": "tasks",
-}
+#: The stage rule's name for Dask's merge of partitions (``repartitiontofewer``).
+MERGE = REPARTITION_TO_FEWER
+__all__ = ["MERGE", "SHUFFLE_PLUMBING", "SINKS", "WRITERS", "Namer", "aggregation", "agg_word", "op_names",
+           "stage_name"]
 
-#: Dask's concatenation of several partitions into one: a coalesce (narrow, in
-#: Spark's rule), compute()'s gather, or a merge of map outputs before a shuffle.
-MERGE = "repartitiontofewer"
-
-#: Tasks that end a job after its last stage, and where the result goes:
-#: compute()'s gather to the driver, and the commit that ends a write.
-SINKS = {MERGE: "driver", "finalize": "driver", "finalize-compute": "driver", "toparquetbarrier": "write"}
-
-#: Tasks that write files (a stage holding them outputs to "write").
-WRITERS = {"toparquetdata": "write parquet", "write_csv": "write csv", "to_csv": "write csv"}
-
-#: Readable operation names for Dask prefixes; ``None`` hides an internal step.
-OPS: dict[str, str | None] = {
-    "make_partition": "read", "from_map": "read", "from_pandas": "read", "frompandas": "read",
-    "from-pandas": "read", "read_parquet": "read", "read-parquet": "read", "readparquetpyarrowfs": "read",
-    "readparquetfsspec": "read", "read_csv": "read", "read-csv": "read", "readcsv": "read", "blockwise-read": "read",
-    "to_string_dtype": None,  # arrow string conversion
-    "operation": None,  # dask-expr's generic name for an unnamed blockwise step
-    "call_with_list_arg": None,
-    "getitem": None,  # a column selection; with a boolean mask it is a filter (see Namer.ops)
-    "gt": None, "ge": None, "lt": None, "le": None, "eq": None, "ne": None,  # a filter's mask
-    "and_": None, "or_": None, "invert": None, "isin": None,
-    "mul": "arithmetic", "add": "arithmetic", "sub": "arithmetic", "truediv": "arithmetic",
-    "floordiv": "arithmetic", "mod": "arithmetic", "pow": "arithmetic",
-    "assign": "withColumn",
-    "filter": "filter",
-    "getattr": None, "reset_index": None, "to_frame": None, "rename": None, "set_index": None, "astype": None,
-    "set_partitions_pre": None, "assign_index": None, "sort_index": "sort", "sort_values": "sort",
-    "min": "min", "max": "max",
-    "repartitionquantiles": "sample",
-    MERGE: "coalesce",
-    "split-repartitiontomore": "split", "repartitiontomore": "split",
-    "stackpartition": "union", "concat": "union",
-    "drop_duplicates": "partial distinct",
-    "blockwisemerge": "join", "merge": "join", "merge_chunk": "join",
-    "toparquetdata": "write parquet", "write_csv": "write csv", "to_csv": "write csv",
-    "shuffle-transfer": "shuffle write", "hash-join-transfer": "shuffle write", "group-taskshuffle": "shuffle write",
-    "group-stage": "shuffle write", "shuffle-group": "shuffle write",
-    "p2pshuffle": "shuffle read", "hashjoinp2p": "shuffle read → join", "taskshuffle": "shuffle read",
-    "shuffle-collect": "shuffle read",
-}
-
-#: Expression classes (as a plan prints them) for fused tasks; ``None`` hides one.
-EXPR_OPS: dict[str, str | None] = {
-    "ArrowStringConversion": None, "Projection": None, "AssignPartitioningIndex": None, "ResetIndex": None,
-    "SetIndexBlockwise": None, "ToFrame": None, "ToSeries": None, "RenameFrame": None, "RenameSeries": None,
-    "ColumnsSetter": None, "AsType": None, "_SetIndexPost": None, "SetPartition": None, "Index": None,
-    "GT": None, "GE": None, "LT": None, "LE": None, "EQ": None, "NE": None, "And": None, "Or": None, "Invert": None,
-    "Isin": None, "Mul": "arithmetic", "Add": "arithmetic", "Sub": "arithmetic", "Div": "arithmetic",
-    "FloorDiv": "arithmetic", "Mod": "arithmetic", "Pow": "arithmetic",
-    "Filter": "filter", "Assign": "withColumn", "MapPartitions": "mapInPandas",
-    "BlockwiseMerge": "join", "Merge": "join", "StackPartition": "union", "Concat": "union",
-    "SortValuesBlockwise": "sort", "SortIndexBlockwise": "sort", "RepartitionToFewer": "coalesce",
-    "RepartitionToMore": "split", "ToParquetData": "write parquet",
-}
-
-#: Aggregations as Spark names them, by Dask class or prefix word.
-AGGREGATIONS = {
-    "count": "count", "size": "count", "len": "count", "valuecounts": "count", "value_counts": "count",
-    "sum": "sum", "mean": "mean", "min": "min", "max": "max", "var": "var", "std": "std", "first": "first",
-    "last": "last", "median": "median", "nunique": "count distinct", "dropduplicates": "distinct",
-    "groupbyaggregation": "aggregate", "decomposablegroupbyaggregation": "aggregate", "agg": "aggregate",
-}
-
-_TREE = re.compile(r"^(?P<agg>[a-z_]+)-(tree|combine|agg|aggregate)$")
+_TREE = re.compile(rf"^(?P<agg>[a-z_]+)-({'|'.join(TREE_STEPS)})$")
 _HEX_TOKEN = re.compile(r"-[0-9a-f]{8,}$")
-_ROLE = re.compile(r"^(?P<cls>\w+)\((?P<role>GroupByChunk|Chunk|Aggregate|TreeReduce|Combine)\)$")
-_PARTIAL = ("GroupByChunk", "Chunk")
-_COMPARISONS = {"gt", "ge", "lt", "le", "eq", "ne"}
+_ROLE = re.compile(rf"^(?P<cls>\w+)\((?P<role>{'|'.join(AGG_ROLES)})\)$")
 
 
 def agg_word(name: str) -> str:
@@ -133,7 +57,7 @@ def aggregation(prefixes: list[str], job_name: str | None, logical: str | None =
     for cls, _ in plan_classes(logical):
         role = _ROLE.match(cls)
         base = role.group("cls") if role else cls
-        if base.replace("_", "").lower() in AGGREGATIONS and base.lower() != "dropduplicates":
+        if base.replace("_", "").lower() in AGGREGATIONS and base != DISTINCT:
             return agg_word(base)
     for word in (job_name or "").replace("←", " ").split():
         if word in AGGREGATIONS:
@@ -172,23 +96,23 @@ class Namer:
         if token and group[-5:] in self.blocks:
             return [op for cls, args in self.blocks[group[-5:]] for op in self._expr_ops(cls, args)]
         name = group[: token.start()] if token else prefix
-        if _known(prefix) and "-fused-" not in name:
+        if _known(prefix) and FUSED_MARK not in name:
             parts = [prefix]
         elif _known(name):
             parts = [name]
         else:  # dask-expr's fused names: first-fused-last, or up to four names joined with "-"
-            parts = [p for chunk in name.split("-fused-") for p in _split_known(chunk)]
+            parts = [p for chunk in name.split(FUSED_MARK) for p in _split_known(chunk)]
         out: list[str] = []
         for part in parts:
             out += self._prefix_ops(part.lstrip("_"), ndeps, dep_prefixes)
         return out
 
     def _prefix_ops(self, part: str, ndeps: int, dep_prefixes: set[str]) -> list[str]:
-        if part == "getitem" and ndeps >= 2:
+        if part == GETITEM and ndeps >= 2:
             return ["filter"]
-        if part == "assign" and "set_partitions_pre" in dep_prefixes:
+        if part == ASSIGN and SORT_PARTITIONS in dep_prefixes:
             return []  # the partition number a sort's shuffle adds
-        if part in ("chunk", "_groupby_apply_funcs", "groupby_apply_funcs"):
+        if part in PARTIAL_AGG_PREFIXES:
             return [f"partial {self.agg}"]
         if _TREE.match(part):
             return [self.agg]
@@ -202,14 +126,14 @@ class Namer:
         role = _ROLE.match(cls)
         if role:
             word = agg_word(role.group("cls"))
-            if role.group("cls") == "DropDuplicates":
+            if role.group("cls") == DISTINCT:
                 word = "distinct"
-            return [f"partial {word}" if role.group("role") in _PARTIAL else word]
-        if cls.startswith(("From", "Read")):
+            return [f"partial {word}" if role.group("role") in PARTIAL_ROLES else word]
+        if cls.startswith(READ_CLASS_PREFIXES):
             return ["read"]
         if cls.startswith("_"):
             return []  # Dask's private steps (a sort's partition numbers, index fix-ups)
-        if cls == "Assign" and "_partitions" in args:
+        if cls == ASSIGN_CLASS and PARTITIONS_ARG in args:
             return []
         if cls in EXPR_OPS:
             return [EXPR_OPS[cls]] if EXPR_OPS[cls] is not None else []

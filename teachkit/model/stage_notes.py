@@ -27,6 +27,7 @@ import re
 
 from teachkit.model.stage_graph import user_repartitions
 from teachkit.model.stage_names import MERGE, SHUFFLE_PLUMBING
+from teachkit.record.dask_names import REPARTITION_TO_MORE, SHUFFLE_NPARTITIONS_OUT, SPLIT_OUT_ARG
 
 
 def stage_note(stage, by_id: dict, g, logical: str) -> str | None:
@@ -74,7 +75,7 @@ def _coalesce(stage, by_id, g, logical) -> str | None:
 
 
 def _split(stage, by_id, g, logical) -> str | None:
-    pieces = [k for t in stage.tasks for k in t.keys if g.tasks[k].prefix == "repartitiontomore"]
+    pieces = [k for t in stage.tasks for k in t.keys if g.tasks[k].prefix == REPARTITION_TO_MORE]
     if not pieces:
         return None
     split = {d for k in pieces for d in g.deps[k]}
@@ -102,7 +103,7 @@ def _p2p(stage, by_id, g, logical) -> str | None:
 
 def _dask_chose_split_out(stage, by_id, logical) -> bool:
     """An aggregation's shuffle whose output partitions Dask chose (no ``split_out=`` in the plan written)."""
-    if stage.kind != "shuffle" or re.search(r"split_out=\d", logical) or "Shuffle: npartitions_out=" in logical:
+    if stage.kind != "shuffle" or re.search(rf"{SPLIT_OUT_ARG}=\d", logical) or SHUFFLE_NPARTITIONS_OUT in logical:
         return False  # the user chose split_out, or optimised the plan (its text no longer says)
     return any(op.startswith("partial ") for p in stage.parents for op in by_id[p].ops)
 

@@ -83,7 +83,8 @@ from typing import Any
 
 from teachkit.model.plan_names import plan_classes
 from teachkit.model.stage_graph import Graph, assign_stages, spark_task_keys, topo_stages, user_repartitions
-from teachkit.model.stage_names import WRITERS, Namer, stage_name
+from teachkit.model.stage_names import MERGE, WRITERS, Namer, stage_name
+from teachkit.record.dask_names import FROM_GRAPH, SORT_CLASSES
 from teachkit.model.stage_notes import stage_note
 
 
@@ -233,7 +234,7 @@ def _layer_ops(g: Graph, lay: tuple, namer: Namer) -> list[str]:
     ops = namer.ops(task.group, task.prefix, len(g.deps[key]), {g.tasks[d].prefix for d in g.deps[key]})
     if task.deps and not g.deps[key]:  # it reads results an earlier job kept in memory (persist)
         # dask-expr reads a persisted collection through alias tasks (FromGraph) named after its last step
-        return ["read from memory"] if "FromGraph" in namer.plan else ["read from memory", *ops]
+        return ["read from memory"] if FROM_GRAPH in namer.plan else ["read from memory", *ops]
     return ops
 
 
@@ -333,7 +334,7 @@ def _finish(stage: Stage, stages: list[Stage], g: Graph, job) -> None:
         finals = [op[len("partial "):] for op in _unique(parent_ops) if op.startswith("partial ")]
         at = stage.ops.index("shuffle read") + 1 if "shuffle read" in stage.ops else 0
         stage.ops[at:at] = [op for op in finals if op not in stage.ops]
-    sorts = bool(SORTS & {cls for cls, _ in plan_classes(logical)})
+    sorts = bool(SORT_CLASSES & {cls for cls, _ in plan_classes(logical)})
     first_shuffle = next((s for s in stages if s.kind == "shuffle"), None) is stage  # a sort shuffles first
     if sorts and "sort" not in stage.ops and (first_shuffle or _sorts_in_one_task(stage, g)):
         at = stage.ops.index("shuffle read") + 1 if "shuffle read" in stage.ops else len(stage.ops)
@@ -355,20 +356,16 @@ def _finish(stage: Stage, stages: list[Stage], g: Graph, job) -> None:
     stage.note = stage_note(stage, by_id, g, logical)
 
 
-#: Plan classes of a sort (as written, or as persist() leaves it): the stage after its shuffle sorts.
-SORTS = {"SortValues", "SetIndex", "SortValuesBlockwise", "SortIndexBlockwise"}
-
-
 def _users_coalesce(stage: Stage, g: Graph, logical: str) -> bool:
     """Whether the coalesce in this stage is one the user wrote (its partition count is in the plan)."""
-    made = sum(1 for t in stage.tasks for k in t.keys if g.tasks[k].prefix == "repartitiontofewer")
+    made = sum(1 for t in stage.tasks for k in t.keys if g.tasks[k].prefix == MERGE)
     return made in (user_repartitions(logical) or set())
 
 
 def _sorts_in_one_task(stage: Stage, g: Graph) -> bool:
     """compute() of a sort: Dask moved every row into one partition and sorts there (no shuffle)."""
     return stage.num_tasks == 1 and not stage.parents and any(
-        g.tasks[k].prefix == "repartitiontofewer" for t in stage.tasks for k in t.keys)
+        g.tasks[k].prefix == MERGE for t in stage.tasks for k in t.keys)
 
 
 def _unique(items) -> list:
