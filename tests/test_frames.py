@@ -291,3 +291,25 @@ def test_a_job_that_writes_has_no_gather_and_its_dags_end_in_storage():
     f = build_frames(rec)
     assert not f.bookmarks["gather"] and all(s["kind"] != "gather" for s in f.steps)
     assert any("its results are written to storage" in s["caption"] for s in f.steps)
+
+
+@pytest.mark.parametrize("output, words", [
+    ("driver", "its results go to the driver"), ("write", "its results are written to storage"),
+    ("broadcast", "its results go whole to every task of the next stage (a broadcast)"),
+    ("memory", "its results stay in the workers' memory (persist)"), ("shuffle", "the shuffle moves 2.0 KiB")])
+def test_a_finished_stage_says_where_its_results_go(output, words):
+    """Every output a stage can have (teachkit.model.vocabulary.StageOutput) gets its sentence."""
+    from types import SimpleNamespace
+
+    from teachkit.model.captions import stage_done_text
+    from teachkit.model.stages import SparkTask, Stage
+    from teachkit.model.vocabulary import StageOutput
+    from typing import get_args
+
+    assert output in get_args(StageOutput)
+    task = SparkTask(stage=0, partition=0, keys=["k"], worker="worker-1", slot=1, start=0.0, stop=1.0, attempts=1,
+                     status="done")
+    stage = Stage(id=0, name="read", ops=["read"], groups=[], tasks=[task], parents=[], boundaries={}, output=output,
+                  workers={"worker-1": 1}, shuffle_write_bytes=2048)
+    b = SimpleNamespace(stage_by_id={0: stage}, tasks=[task], shown=[[3, 0, 0, 0]], boundaries=[])
+    assert stage_done_text(b, 0) == f"Stage 0 is done: 1 task on 1 worker; {words}."

@@ -304,6 +304,10 @@ def stage_done_text(b: Any, sid: int) -> str:
         text += "; its results go to the driver"
     elif stage.output == "write":
         text += "; its results are written to storage"
+    elif stage.output == "broadcast":
+        text += "; its results go whole to every task of the next stage (a broadcast)"
+    elif stage.output == "memory":
+        text += "; its results stay in the workers' memory (persist)"
     return text + "."
 
 

@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from teachkit.model.vocabulary import BoundaryKind
 from teachkit.record.dask_names import shuffle_id
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +34,7 @@ class Boundary:
 
     parent: int
     child: int
-    kind: str  # "shuffle" | "tree-reduce" | "coalesce" | "broadcast" (teachkit.model.vocabulary.BoundaryKind)
+    kind: BoundaryKind  # "shuffle" | "tree-reduce" | "coalesce" | "broadcast" | "narrow"
     nbytes: int  # the bytes every view shows for it (0: not known)
     shuffles: list[str] = field(default_factory=list)  # P2P shuffle ids
     sends: list[dict] = field(default_factory=list)  # the P2P sends of those shuffles (teachkit.model.job.Send)

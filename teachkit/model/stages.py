@@ -84,6 +84,7 @@ from typing import Any
 from teachkit.model.plan_names import plan_classes
 from teachkit.model.stage_graph import Graph, assign_stages, spark_task_keys, topo_stages, user_repartitions
 from teachkit.model.stage_names import MERGE, WRITERS, Namer, stage_name
+from teachkit.model.vocabulary import BoundaryKind, StageKind, StageOutput, TaskStatus
 from teachkit.record.dask_names import FROM_GRAPH, SORT_CLASSES
 from teachkit.model.stage_notes import stage_note
 
@@ -100,7 +101,7 @@ class SparkTask:
     start: float | None  # seconds since recording start: first compute start among its keys
     stop: float | None  # last compute stop
     attempts: int  # max attempts over its keys (1 = ran once)
-    status: str  # "done" | "failed" | "lost" | "pending"
+    status: TaskStatus  # "done" | "failed" | "lost" | "pending"
 
 
 @dataclass
@@ -113,16 +114,16 @@ class Stage:
     groups: list[str]  # Dask task group names it contains
     tasks: list[SparkTask]
     parents: list[int]  # parent Stage ids
-    boundaries: dict[int, str]  # parent id -> "shuffle" | "tree-reduce" | "broadcast" (see the module docstring)
+    boundaries: dict[int, BoundaryKind]  # parent id -> "shuffle" | "tree-reduce" | "broadcast" (module docstring)
     # "shuffle" | "broadcast" (feeds a later stage), "driver" (to the client), "memory" (persist), "write" (files)
-    output: str
+    output: StageOutput
     start: float | None = None
     end: float | None = None
     shuffle_read_bytes: int = 0
     shuffle_write_bytes: int = 0
     workers: dict[str, int] = field(default_factory=dict)  # friendly name -> tasks run
     note: str | None = None  # where Dask runs this stage differently from Spark: one sentence per difference
-    kind: str = "map"  # "map" (reads its input) | "shuffle" (reads a shuffle) | "reduce" (a tree reduction)
+    kind: StageKind = "map"  # "map" (reads its input) | "shuffle" (reads a shuffle) | "reduce" (a tree reduction)
     collapsed: list[str] = field(default_factory=list)  # shuffle plumbing groups folded into the boundary before it
     sink_keys: list[str] = field(default_factory=list)  # gather/commit tasks after it (not stage tasks)
     job: Any = field(default=None, repr=False, compare=False)

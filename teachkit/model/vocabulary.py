@@ -57,9 +57,11 @@ ChangeKind = Literal[
 
 #: How a stage starts (what it reads), and where its results go.
 StageKind = Literal["map", "shuffle", "reduce", "coalesce", "broadcast"]
-StageOutput = Literal["shuffle", "driver", "memory", "write"]
+StageOutput = Literal["shuffle", "broadcast", "driver", "memory", "write"]
+#: How a Spark-style task ended, over its Dask pieces (``SparkTask.status``).
+TaskStatus = Literal["done", "failed", "lost", "pending"]
 #: What separates a stage from its parent.
-BoundaryKind = Literal["shuffle", "tree-reduce", "coalesce", "broadcast"]
+BoundaryKind = Literal["shuffle", "tree-reduce", "coalesce", "broadcast", "narrow"]
 #: Why a worker left the cluster.
 WorkerExit = Literal["lost", "retired", "closed"]
 #: A worker's status in the player's frames, in the order of its integer codes: it died, it runs, it has not
