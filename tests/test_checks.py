@@ -385,3 +385,30 @@ def test_tasks_at_once_are_bounded_by_the_slots(runs):
     assert checks.check_parallel_tasks(rec, slots, job="slow").ok is True
     for wrong in (slots + 1, 1, 8, math.pi):
         assert checks.check_parallel_tasks(rec, wrong, job="slow").ok is False
+
+
+def test_checks_read_what_the_pictures_draw(shipped):
+    """The truths the checks compare with are the model's, so a check never disagrees with a picture: the shuffle
+    bytes are the stage DAG's arrow labels, the re-run tasks the task DAG's ×N marks, the peak of tasks at once the
+    most slots the player ever shows busy, the lost results the player's 'lost' states that ran again."""
+    from teachkit.checks import facts
+    from teachkit.model.frames import build_frames
+    from teachkit.model.vocabulary import LOST, RERUN, RUNNING, fmt_bytes
+
+    for rec in shipped.values():
+        job = rec.jobs[-1]
+        source = job.stage_dag().source
+        for p, c, nbytes in facts.shuffle_edges(job):
+            assert f's{p} -> s{c} [label="shuffle\\n{fmt_bytes(nbytes)}"' in source
+        dag = job.task_dag(max_tasks_per_stage=400).source
+        marked = {(int(s), int(p)) for s, p in re.findall(r"\ts(\d+)p(\d+) \[label=\"p\d+ ×\d", dag)}
+        assert marked == {(s, p) for s, ps in facts.fault_reruns(job).items() for p in ps}
+        frames = build_frames(rec, job)
+        busy = [sum(1 for s in frames.tasks_at(n) if s[0] in (RUNNING, RERUN) and s[2] > 0) for n in range(len(frames))]
+        assert facts.peak_running(job) == max(busy) > 0
+        lost = {tuple(frames.tasks[i]) for n in range(len(frames)) for i, s in enumerate(frames.tasks_at(n))
+                if s[0] == LOST}
+        assert set(facts.lost_results(job)) <= lost
+        assert bool(facts.lost_results(job)) == bool(lost)
+    killed = shipped["killed"].jobs[-1]
+    assert facts.fault_reruns(killed) and facts.lost_results(killed) and facts.shuffle_edges(killed)  # not vacuous

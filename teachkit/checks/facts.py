@@ -1,10 +1,16 @@
-"""The truth a check compares with: found in the question's own job, from the model's public objects.
+"""The truth a check compares with: found in the question's own job, read from the model the pictures draw.
 
 :func:`bind_job` finds the question's job in the recording the learner passed
 (by the name given with ``teachkit.job(...)``) or says, in one sentence, why it
-cannot.  The other functions compute facts the model does not offer directly,
-always in **Spark-style tasks** (one per partition of a stage: ``job.tasks``),
-the unit the hints use too.  Nothing here is a hard-coded number.
+cannot.  The other functions read what the model owns, so a check and a
+picture can never disagree: shuffle bytes from ``job.boundaries`` (the labels
+of the DAGs' arrows), re-runs from :meth:`~teachkit.model.job.Job.runs` (the
+task DAG's ``×2``), lost results and the peak of tasks at once from the job's
+log of changes (what the player and the cluster picture fold), dead workers
+from :func:`~teachkit.model.failures.job_faults`, workers alive from their
+status when the job was submitted.  Counts are always **Spark-style tasks**
+(one per partition of a stage: ``job.tasks``), the unit the hints use too.
+Nothing here is a hard-coded number.
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ from typing import Any
 
 from teachkit.checks.answers import kind
 from teachkit.checks.feedback import Reply
+from teachkit.model import fold
+from teachkit.model.failures import job_faults
+from teachkit.model.frames import worker_status
 from teachkit.model.jobs import Job
 from teachkit.model.recording import Recording
-
-#: Attempt causes that exist because a worker died (see :mod:`teachkit.model.jobs`).
-FAULT_CAUSES = frozenset({"worker-lost", "result-lost", "lineage", "shuffle-restart", "input-lost"})
+from teachkit.model.vocabulary import UP
 
 
 def bind_job(rec: Any, job: int | str | None) -> Job:
@@ -81,11 +88,9 @@ def worker_names(rec: Recording) -> list[str]:
 
 
 def workers_at_start(job: Job) -> list:
-    """The workers alive when the job was submitted (a restarted worker joins later)."""
+    """The workers up when the job was submitted (a restarted worker joins later), as the player shows them."""
     rec = job.recording
-    workers = rec.workers if rec is not None else []
-    t = job.submitted
-    return [w for w in workers if (w.added is None or w.added <= t) and (w.removed is None or w.removed > t)]
+    return [w for w in (rec.workers if rec is not None else []) if worker_status(w, job.submitted) == UP]
 
 
 def tasks_by_worker(job: Job, stage: Any = None) -> Counter:
@@ -95,84 +100,45 @@ def tasks_by_worker(job: Job, stage: Any = None) -> Counter:
 
 
 def shuffle_edges(job: Job) -> list[tuple[int, int, int]]:
-    """``(parent, child, bytes)`` for every shuffle boundary, bytes as the stage DAG labels its arrow."""
-    stages = stages_of(job)
-    by_id = {s.id: s for s in stages}
-    children = Counter(p for s in stages for p in s.parents)
-    out = []
-    for s in stages:
-        for p in s.parents:
-            if s.boundaries.get(p) != "shuffle":
-                continue
-            parent = by_id.get(p)
-            if parent is not None and children[p] == 1 and parent.shuffle_write_bytes:
-                nbytes = parent.shuffle_write_bytes
-            elif len(s.parents) == 1:
-                nbytes = s.shuffle_read_bytes
-            else:
-                nbytes = 0
-            out.append((p, s.id, int(nbytes or 0)))
-    return out
+    """``(parent, child, bytes)`` for every shuffle boundary: the bytes the stage DAG labels its arrow with."""
+    stages_of(job)
+    return [(b.parent, b.child, int(b.nbytes or 0)) for b in job.boundaries if b.kind == "shuffle"]
 
 
 def fault_reruns(job: Job) -> dict[int, set[int]]:
-    """Stage id -> partitions whose task ran again because a worker died (not Dask's routine reschedules)."""
+    """Stage id -> partitions whose task ran again because something failed (the task DAG's ``×2``), not Dask's
+    routine reschedules (``↷``)."""
     out: dict[int, set[int]] = {}
     for stage in job.stages:
         for task in stage.tasks:
-            attempts = [a for k in task.keys if k in job.dask_tasks for a in job.dask_tasks[k].attempts]
-            if any(a.number > 1 and a.cause in FAULT_CAUSES for a in attempts):
+            if job.runs(task)[0]:
                 out.setdefault(stage.id, set()).add(task.partition)
     return out
 
 
 def lost_results(job: Job) -> list[tuple[int, int]]:
-    """``(stage, partition)`` of every task whose finished result died with its worker and was computed again."""
-    out = []
-    for stage in job.stages:
-        for task in stage.tasks:
-            attempts = [a for k in task.keys if k in job.dask_tasks for a in job.dask_tasks[k].attempts]
-            if any(a.cause == "result-lost" for a in attempts):
-                out.append((stage.id, task.partition))
-    return out
+    """``(stage, partition)`` of every task whose finished result died with its worker and was computed again:
+    a ``lost`` change in the job's log, then a new attempt of that key (the player's "recomputes N lost results")."""
+    owner = {k: (t.stage, t.partition) for t in job.tasks for k in t.keys}
+    lost: dict[str, int] = {}
+    again: set[tuple[int, int]] = set()
+    for change in job.changes:
+        if change.change == "lost" and change.key in owner:
+            lost.setdefault(change.key, change.attempt)
+        elif change.change == "assigned" and change.attempt > lost.get(change.key, change.attempt):
+            again.add(owner[change.key])
+    return sorted(again)
 
 
 def dead_workers(job: Job) -> list[str]:
     """Workers that died during the job (from :func:`teachkit.model.failures.job_faults`)."""
-    from teachkit.model.failures import job_faults
-
     return [w["worker"] for w in job_faults(job)["workers_lost"]]
 
 
 def peak_running(job: Job) -> int:
-    """Most Spark-style tasks running at the same moment.
-
-    A task runs while one of its Dask tasks computes, and one task slot (a
-    worker thread) runs one at a time: at each moment the count is the smaller
-    of the tasks running and the slots busy, so the few milliseconds by which
-    recorded start and stop times of one slot's back-to-back tasks can overlap
-    never count twice.
-    """
-    owner = {k: (t.stage, t.partition) for t in job.tasks for k in t.keys}
-    edges = []
-    for key, dtask in job.dask_tasks.items():
-        if key not in owner:
-            continue  # gather and shuffle-barrier tasks belong to no stage
-        for a in dtask.attempts:
-            if a.start is not None and a.stop is not None and a.stop >= a.start:
-                slot = (a.worker, a.slot if a.slot is not None else a.thread)
-                edges += [(a.start, 1, owner[key], slot), (a.stop, -1, owner[key], slot)]
-    edges.sort(key=lambda e: (e[0], e[1]))  # a stop before a start at the same instant
-    tasks: Counter = Counter()
-    busy: Counter = Counter()
-    peak = 0
-    for _, delta, task, slot in edges:
-        for counter, item in ((tasks, task), (busy, slot)):
-            counter[item] += delta
-            if counter[item] <= 0:
-                del counter[item]
-        peak = max(peak, min(len(tasks), len(busy)))
-    return peak
+    """Most Spark-style tasks running at the same moment: the most slots the player ever shows busy
+    (:func:`teachkit.model.fold.peak_running`)."""
+    return fold.peak_running(job)
 
 
 def slots(job: Job) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from typing import Any
 from teachkit.checks import facts
 from teachkit.checks.answers import amount, byte_amount, unanswered, whole_number, whole_numbers, worker_name
 from teachkit.checks.feedback import Feedback, Miss, Reply, check, correct
+from teachkit.model.vocabulary import fmt_bytes
 
 
 def _s(n: int, word: str) -> str:
@@ -173,23 +174,15 @@ def check_shuffle_bytes(rec: Any, answer: Any, stage: int | None = None,
         raise Reply(None, "this recording has no byte counts for that shuffle; run the job again")
     x = byte_amount(answer)
     if abs(x - truth) <= 0.1 * truth:
-        return correct(f"the shuffle moved {_human(truth)} ({truth:,} bytes); your {_human(x)} is within 10%")
+        return correct(f"the shuffle moved {fmt_bytes(truth)} ({truth:,} bytes); your {fmt_bytes(x)} is within 10%")
     far = "more than ten times too " + ("high" if x > truth else "low") if max(x, 1) / max(truth, 1) > 10 or \
         max(truth, 1) / max(x, 1) > 10 else _direction(x, truth)
-    return Miss(f"{_human(x)} is not within 10% of what the shuffle moved", [
+    return Miss(f"{fmt_bytes(x)} is not within 10% of what the shuffle moved", [
         "the shuffle moves the rows (or partial results) the stage before it wrote, counted in bytes; "
         "give a number of bytes or text with a unit such as 'KiB'",
         f"your answer is {far} (1 KiB = 1024 bytes, 1 MB = 1,000,000 bytes)",
         f"the shuffle arrow of the stage DAG ({_call(j, 'stage_dag()')}) is labelled with the bytes it moved",
     ])
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:,.0f} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"  # pragma: no cover
 
 
 @check

@@ -290,6 +290,29 @@ def _moment_kind(gkey: tuple | None, group: list) -> str:
     return kind
 
 
+def peak_running(job: Job) -> int:
+    """The most Spark-style tasks running on a slot at one moment of the job: the fold's count, so the most
+    slots the player and the cluster picture ever show busy (a slot never holds two running tasks)."""
+    with no_gc():
+        rec = job.recording
+        workers = list(rec.workers) if rec is not None else []
+        fold = Fold(job, list(job.stages), workers)
+        on_slot = {i for i, s in enumerate(fold.shown) if s[0] in (RUNNING, RERUN) and s[2] > 0}
+        peak = 0
+        for _, _, items in moments(job, workers, frozenset(fold.task_of)):
+            changed: set[int] = set()
+            for kind, what in items:
+                if kind == "change":
+                    fold.apply(what, changed)
+            for idx, _, new, _ in fold.commit(changed):
+                if new[0] in (RUNNING, RERUN) and new[2] > 0:
+                    on_slot.add(idx)
+                else:
+                    on_slot.discard(idx)
+            peak = max(peak, len(on_slot))
+        return peak
+
+
 @dataclass
 class Snapshot:
     """Every Spark-style task's state at one moment (see :func:`state_at`).

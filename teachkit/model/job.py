@@ -192,6 +192,13 @@ class Job:
 
         return self._get("result", job_result)
 
+    def runs(self, task) -> tuple[int, int]:
+        """``(re-runs, moves)`` of a Spark-style task, over its Dask pieces: the extra attempts because something
+        failed (the ``×2`` of the task DAG), and the extra attempts Dask made without a failure (a P2P unpack
+        rescheduled where its data is, a steal: ``↷``)."""
+        dask = [self.dask_tasks[k] for k in task.keys if k in self.dask_tasks]
+        return max((t.reruns for t in dask), default=0), max((t.moves for t in dask), default=0)
+
     def state_at(self, t: float | None = None):
         """Every Spark-style task's state at ``t`` (default: the end), folded from ``changes``.
 

@@ -63,7 +63,5 @@ def key_owners(stages: list) -> dict[str, Any]:
 
 
 def runs(job, task) -> tuple[int, int]:
-    """``(re-runs, moves)`` of a Spark-style task: extra attempts because something failed, and extra attempts
-    Dask made without a failure (a P2P unpack rescheduled where its data is, a steal), over its Dask keys."""
-    dask = [job.dask_tasks[k] for k in task.keys if k in job.dask_tasks]
-    return max((t.reruns for t in dask), default=0), max((t.moves for t in dask), default=0)
+    """``(re-runs, moves)`` of a Spark-style task (:meth:`teachkit.model.job.Job.runs`)."""
+    return job.runs(task)
