@@ -86,7 +86,8 @@ def partitions(value: Any) -> set[int] | None:
     if value is None:
         return None
     if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
-        shape = "a number" if isinstance(value, numbers.Number) else what(value)
+        shape = ("a number" if isinstance(value, numbers.Number) else "text" if isinstance(value, (str, bytes))
+                 else what(value))
         raise ArgumentError(f"partitions={value!r} is {shape}, not a list: pass the partitions to draw, such as "
                             f"[0, 1, 2] or range({value if isinstance(value, int) and value > 0 else 5}).")
     out = set()

@@ -257,7 +257,7 @@ def _transfers(job, rows, row_y, x, p) -> list[str]:
             out.append(_arrow(x(start), first[src], x(stop), first[dst], TRANSFER_COLOR, "", tip, p))
     elif job.end is not None:  # too many to draw one by one: merged per worker pair into time bins
         items = [(stop, src, dst, sum(f["nbytes"] for f in fs)) for (src, dst, _, stop), fs in moves.items()]
-        for src, dst, t_a, t_b, nbytes, n, _ in merge_in_bins(items, job.submitted, job.end):
+        for src, dst, t_a, t_b, nbytes, n, _ in merge_in_bins(items, job.submitted, job.end, MAX_ARROWS):
             tip = f"transfer {src} → {dst}: {n} transfers merged, {fmt_bytes(nbytes)}, {t_a:.3f}–{t_b:.3f} s"
             out.append(_arrow(x(t_b) - 3, first[src], x(t_b), first[dst], TRANSFER_COLOR, "", tip, p))
     out += _p2p(job, first, x, p)
