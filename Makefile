@@ -74,4 +74,4 @@ $(STAMP):
 	@echo "Installed. (Check anytime with: make doctor)"
 
 clean:
-	rm -rf demo-output test-artifacts dask-scratch-space .pytest_cache
+	rm -rf demo-output test-artifacts dask-scratch-space .pytest_cache site

@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/player.py            # synthetic seed-shaped job
     .venv/bin/python benchmarks/player.py REC.json.gz   # a saved recording (its last job)
 
+(A 50,000-task job, and every view besides the player: ``benchmarks/scale.py``.)
+
 The synthetic job has the seed's shape: 500 input partitions, each a chain of
 read -> to string -> chunk -> shuffle transfer (P2P), one barrier, 34 output
 partitions of unpack -> operation -> aggregate, a final concat; 5 workers with
@@ -117,7 +119,7 @@ def main() -> None:
     size = len(json.dumps(frames.to_json(), separators=(",", ":")))
     print(f"{label}: {len(job.dask_tasks):,} Dask tasks, {len(frames.tasks):,} Spark tasks, {len(frames.stages)} stages, {len(rec.events):,} events")
     print(f"jobs and stages {t_stages:.3f} s + frames {t_frames:.3f} s = {t_stages + t_frames:.3f} s (target <= 2 s); "
-          f"{len(frames):,} steps, {size / 1e6:.2f} MB of JSON{'; ' + frames.note if frames.note else ''}")
+          f"{len(frames):,} steps, {size / 1e6:.2f} MB of JSON")
 
     from teachkit.views.player import player_data
 
