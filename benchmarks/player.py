@@ -8,18 +8,18 @@
 The synthetic job has the seed's shape: 500 input partitions, each a chain of
 read -> to string -> chunk -> shuffle transfer (P2P), one barrier, 34 output
 partitions of unpack -> operation -> aggregate, a final concat; 5 workers with
-one task slot each, simulated with a greedy list scheduler.  Target: <= 2 s.
+one task slot each, simulated with ``benchmarks/scale.py``'s greedy list scheduler.  Target: <= 2 s.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scale.py's simulator
 
 from teachkit.model.recording import Recording  # noqa: E402
 
@@ -51,53 +51,10 @@ def seed_shaped_graph(partitions: int = 500, outputs: int = 34) -> list[dict]:
 
 
 def simulate(tasks: list[dict], workers: int = 5, t0: float = 1000.0) -> Recording:
-    """A plausible event stream for the graph on ``workers`` one-slot workers."""
-    addrs = [f"tcp://127.0.0.1:{4000 + w}" for w in range(workers)]
-    events = [{"kind": "worker-present", "t": t0, "worker": a, "name": str(i), "nthreads": 1} for i, a in enumerate(addrs)]
-    t = t0 + 0.01
-    stim = f"update-graph-{t}"
-    events.append({"kind": "graph", "t": t, "job": 0, "client": "c", "keys": [tasks[-1]["key"]], "span": ["groupby count"], "tasks": tasks})
-    for task in tasks:
-        events.append({"kind": "tr", "t": t, "key": task["key"], "start": "released", "finish": "waiting", "stimulus": stim})
-    deps_of = {task["key"]: task["deps"] for task in tasks}
-    dependents = {task["key"]: [] for task in tasks}
-    for task in tasks:
-        for d in task["deps"]:
-            dependents[d].append(task["key"])
-    missing = {task["key"]: len(task["deps"]) for task in tasks}
-    waiting_on = {task["key"]: len(dependents[task["key"]]) for task in tasks}
-    ready = [task["key"] for task in tasks if not task["deps"]]
-    ready.reverse()
-    free = list(range(workers))
-    running: list[tuple[float, str, int]] = []
-    where: dict[str, int] = {}
-    now = t
-    while ready or running:
-        while free and ready:
-            w = free.pop(0)
-            key = ready.pop()
-            events.append({"kind": "tr", "t": now, "key": key, "start": "waiting", "finish": "processing", "stimulus": stim, "worker": addrs[w]})
-            dur = 0.004 + 0.002 * ((hash(key) % 7) / 7)
-            heapq.heappush(running, (now + 0.001 + dur, key, w))
-        if not running:
-            break
-        now, key, w = heapq.heappop(running)
-        stim = f"task-finished-{now}"
-        where[key] = w
-        events.append({"kind": "tr", "t": now, "key": key, "start": "processing", "finish": "memory", "stimulus": stim,
-                       "worker": addrs[w], "thread": 1, "nbytes": 2000, "compute": [now - 0.004, now - 0.0005]})
-        if key.startswith("shuffle-transfer"):
-            events.append({"kind": "p2p", "t": now, "shuffle": "abc", "source": addrs[w], "dest": addrs[(w + 1) % workers], "nbytes": 6000, "partitions": {"0": 6000}})
-        for dep in deps_of[key]:
-            waiting_on[dep] -= 1
-            if waiting_on[dep] == 0:
-                events.append({"kind": "tr", "t": now, "key": dep, "start": "memory", "finish": "released", "stimulus": stim})
-        for child in dependents[key]:
-            missing[child] -= 1
-            if missing[child] == 0:
-                ready.append(child)
-        free.append(w)
-    return Recording(events, {"t0": t0})
+    """A plausible event stream for the graph on ``workers`` one-slot workers (``benchmarks/scale.py``'s simulator)."""
+    from scale import simulate as run
+
+    return run(tasks, [tasks[-1]["key"]], workers=workers, t0=t0, name="groupby count")
 
 
 def main() -> None:

@@ -72,9 +72,12 @@ def simulate(specs: list[dict], outputs: list[str], plan: dict | None = None, wo
 
     Every task goes released → waiting → processing → memory (with its compute
     span, thread and bytes) → released once its last dependent finished;
-    results read from another worker are fetched first.  Deterministic.
+    results read from another worker are fetched first; a P2P shuffle's
+    transfer task sends its rows to the next worker (a ``p2p`` event).
+    Deterministic.
     """
     from teachkit.model.recording import Recording
+    from teachkit.record.dask_names import shuffle_id
 
     addrs = [f"tcp://127.0.0.1:{4000 + w}" for w in range(workers)]
     ev: list[dict] = [{"kind": "worker-present", "t": t0, "worker": a, "name": str(i), "nthreads": 1}
@@ -124,6 +127,9 @@ def simulate(specs: list[dict], outputs: list[str], plan: dict | None = None, wo
         where[key] = w
         ev.append({"kind": "tr", "t": now, "key": key, "start": "processing", "finish": "memory", "stimulus": stim,
                    "worker": addrs[w], "thread": 1, "nbytes": 4000, "compute": [start, stop]})
+        if key.startswith("shuffle-transfer") and shuffle_id(key):
+            ev.append({"kind": "p2p", "t": now, "shuffle": shuffle_id(key), "source": addrs[w],
+                       "dest": addrs[(w + 1) % workers], "nbytes": 6000, "partitions": {key.rsplit("|", 1)[-1]: 6000}})
         for d in deps[key]:
             users[d] -= 1
             if users[d] == 0:
