@@ -98,6 +98,11 @@ BAD = [
     ("player_data(rec, other rec's job)", lambda: player_data(REC, OTHER.jobs[0]), r"belongs to another recording"),
     ("build_frames(rec, job=9)", lambda: build_frames(REC, 9), r"^There is no job 9"),
     ("rec.job([0])", lambda: REC.job([0]), r"^job=\[0\] is not a job"),
+    # saving a picture or the player
+    ("stage_dag().save(None)", lambda: JOB.stage_dag().save(None), r"^path=None is not a file path: pass a string or "
+                                                                   r"a pathlib.Path such as 'dag.svg'\."),
+    ("timeline().save(3)", lambda: JOB.timeline().save(3), r"^path=3 is not a file path"),
+    ("play().save('')", lambda: REC.play().save(""), r"^path='' is not a file path"),
     # the model's own moment and the live view's counts
     ("job.state_at('now')", lambda: JOB.state_at("now"), r"^t='now' is not a number"),
     ("job.state_at(-1)", lambda: JOB.state_at(-1), r"^t=-1 is too small"),

@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from teachkit.arguments import path as check_path
 from teachkit.errors import TeachkitError
 from teachkit.views.style import FONT, esc
 
@@ -53,7 +54,7 @@ class View:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the picture (SVG for ``.svg``, HTML otherwise) and return the path."""
-        path = Path(path)
+        path = Path(check_path("path", path, example="picture.html"))
         text = self.svg() if path.suffix.lower() == ".svg" else self.html()
         path.write_text(text, encoding="utf-8")
         return path
@@ -186,7 +187,7 @@ class DotGraph(View):
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write SVG (``.svg``), PNG (``.png``), DOT (``.dot``/``.gv``) or HTML (other suffixes)."""
-        path = Path(path)
+        path = Path(check_path("path", path, example="dag.svg"))
         suffix = path.suffix.lower()
         if suffix in (".dot", ".gv"):
             path.write_text(self.source, encoding="utf-8")

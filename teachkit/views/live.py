@@ -29,10 +29,12 @@ from teachkit.views.inputs import moment, recording_of
 from teachkit.views.style import FONT, STATE_COLORS, stage_color, worker_color
 
 #: Seconds between two polls of the scheduler.
-INTERVAL_S = 0.3
+INTERVAL_S = 0.5
 #: A poll waits at least this many times as long as the last one took, so the view never takes more than a
-#: small share of the notebook's process (which, with a local cluster, also runs the scheduler).
-BACKOFF = 4
+#: tenth of the notebook's process (which, with a local cluster, also runs the scheduler: every poll rebuilds
+#: the model of the run so far, and a poll that takes the scheduler's time slows the job; see
+#: ``benchmarks/live_view.py``).
+BACKOFF = 9
 
 
 class Progress:
@@ -139,8 +141,8 @@ class LiveView:
                     return
                 t = time.perf_counter()
                 try:
-                    self.session.drain()  # into the recording: its model is rebuilt on the next count
-                    self._draw()
+                    if self.session.drain() or not self.polls:  # into the recording; nothing new: nothing to redraw
+                        self._draw()
                 except Exception as exc:  # never break the job; note it in the recording
                     self.session.warn("live view", exc)
                 took = time.perf_counter() - t

@@ -27,6 +27,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from teachkit.arguments import path as check_path
 from teachkit.errors import ArgumentError
 from teachkit.model.frames import build_frames
 from teachkit.model.job import Job
@@ -118,7 +119,7 @@ class Player(anywidget.AnyWidget):
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write :meth:`html` to ``path`` (plays offline, no network requests)."""
-        path = Path(path)
+        path = Path(check_path("path", path, example="walkthrough.html"))
         path.write_text(self.html(), encoding="utf-8")
         return path
 
@@ -152,7 +153,7 @@ render({{ model, el: document.getElementById("teachkit-player") }});
 
 def write_walkthrough(rec: Any, path: str | os.PathLike, job: Any = None) -> Path:
     """Write the offline walkthrough of a recorded job (used by ``teachkit demo --out DIR``)."""
-    path = Path(path)
+    path = Path(check_path("path", path, example="walkthrough.html"))
     if path.is_dir():
         path = path / "walkthrough.html"
     path.write_text(standalone_html(player_data(rec, job)), encoding="utf-8")
