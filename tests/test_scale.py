@@ -157,3 +157,33 @@ def test_dot_failing_is_one_sentence(monkeypatch):
                                              r"it stopped with code -9\): draw fewer tasks"):
         dag.svg()
     assert set(dag._repr_mimebundle_()) == {"text/plain"}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_player_of_a_50k_task_job_steps_in_a_browser(browser, big, tmp_path):
+    """The saved player of the 50k-task job: under 2 MB, and every step the browser shows matches its frames
+    (the step latency goes to test-artifacts/, not into an assertion)."""
+    from test_player_browser import ARTIFACTS, _offline_page, check_stepping
+
+    from teachkit.views.player import player_data, standalone_html
+
+    data = player_data(big)
+    page_html = standalone_html(data)
+    assert len(page_html.encode()) <= TWO_MB
+    path = tmp_path / "big.html"
+    path.write_text(page_html, encoding="utf-8")
+    context, page, requests, errors = _offline_page(browser, path)
+    try:
+        latencies = check_stepping(page, data, steps=25)
+        page.fill(".tk-slider", str(len(data["frames"]["steps"]) // 2))  # random access: keyframe + deltas
+    finally:
+        context.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    latencies.sort()
+    report = {"steps": len(data["frames"]["steps"]), "tasks": len(data["frames"]["tasks"]), "bytes": len(page_html),
+              "median_ms": round(latencies[len(latencies) // 2], 1), "max_ms": round(latencies[-1], 1)}
+    (ARTIFACTS / "player-50k-step-latency.json").write_text(json.dumps(report))
+    print(f"\nplayer of a 50k-task job in Chromium: {report}")
+    assert requests == [] and errors == []
