@@ -1,21 +1,22 @@
 """Where the seed job's time goes: the same groupby count under different Dask plans.
 
-The seed job (1,000,000 rows in 500 partitions, ``groupby("category").count()``)
-runs with Dask's defaults in the course.  This script times it next to three
-variants that change *what Dask runs*, to show which lever moves the wall time:
+The seed job (1,000,000 rows in 500 partitions, ``groupby("category").count()``),
+timed plain (not recorded) under the plans that change *what Dask runs*:
 
-- ``default``: P2P shuffle (Dask picks ``split_out=ceil(500/15)=34``), unfused ``compute()``;
-- ``fused``: ``q.optimize().compute()`` (blockwise fusion, as ``persist()`` does);
-- ``tasks shuffle``: ``dataframe.shuffle.method="tasks"``;
-- ``tree``: ``split_out=1``, a tree reduction instead of a shuffle (the seed
-  job of ``record_overhead.py``: 8 groups need no shuffle);
-- ``tree, fused``: the same, fused;
-- ``tasks 500->8, fused``: Spark's shape (one exchange into 8 partitions:
-  ``split_out=8, split_every=500``, task-based shuffle), fused.
+- ``dask default``: what a learner types: P2P shuffle (Dask picks
+  ``split_out=ceil(500/15)=34``), unfused ``compute()``;
+- ``seed plan, unfused``: the course's plan (``split_out=8, split_every=500``,
+  task-based shuffle) with a plain ``compute()``;
+- ``seed plan``: :func:`teachkit.seed.seed_query`, the same fused
+  (``q.optimize().compute()``): Spark's shape, 500 tasks then 8 (``teachkit demo``'s job);
+- ``tree, fused``: ``split_out=1``, a tree reduction instead of a shuffle (not Spark's shape).
 
 ``compute()`` in Dask 2026.8 does not fuse blockwise tasks (it optimises with
-``fuse=False``; ``persist()`` fuses), so the fused variants call
+``fuse=False``; ``persist()`` fuses), so the fused plans call
 ``q.optimize().compute()``.  teachkit does not change what ``compute()`` runs.
+Every timed run ends when the scheduler has forgotten the job (a ``compute()``
+of the same keys sent before the last one's are released would be served from
+memory in a few milliseconds).
 
 Usage: ``.venv/bin/python benchmarks/seed_variants.py [--runs 3] [--workers 5] [--threads 1]``
 """
@@ -29,11 +30,15 @@ import time
 import dask
 
 
-def median_seconds(run, runs: int) -> float:
+def median_seconds(client, run, runs: int) -> float:
+    from record_overhead import settle
+
     times = []
     for _ in range(runs):
+        settle(client)
         t = time.perf_counter()
         run()
+        settle(client)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -46,28 +51,31 @@ def main() -> None:
     args = parser.parse_args()
 
     import teachkit
+    from teachkit import seed
     from teachkit.datasets import sales
 
     cluster = teachkit.start_cluster(workers=args.workers, threads_per_worker=args.threads, dashboard=False)
     try:
         df = sales(rows=1_000_000, partitions=500)
-        query = df.groupby("category").count()
-        query.compute()  # warm up every worker
-        with dask.config.set({"dataframe.shuffle.method": "tasks"}):
-            tasks_query = df.groupby("category").count()
-            spark_shape = df.groupby("category").count(split_out=8, split_every=500)
+        with dask.config.set(seed.SHUFFLE_CONFIG):
+            unfused = df.groupby("category").count(split_out=8, split_every=500)
         tree = df.groupby("category").count(split_out=1)
+
+        def unfused_run():
+            with dask.config.set(seed.SHUFFLE_CONFIG):  # compute() lowers the plan: the setting must hold here
+                return unfused.compute()
+
         variants = {
-            "default (P2P shuffle, split_out=34)": query.compute,
-            "fused (q.optimize().compute())": lambda: query.optimize().compute(),
-            "tasks shuffle": tasks_query.compute,
-            "tree (split_out=1)": tree.compute,
-            "tree, fused": lambda: tree.optimize().compute(),
-            "tasks 500->8, fused": lambda: spark_shape.optimize().compute(),
+            "dask default (P2P, split_out=34)": seed.dask_default_query(df).compute,
+            "seed plan, unfused": unfused_run,
+            "seed plan (teachkit.seed, fused)": seed.seed_query(df).compute,
+            "tree (split_out=1), fused": lambda: tree.optimize().compute(),
         }
+        for run in variants.values():
+            run()  # warm up every worker
         print(f"seed job, {args.workers} workers x {args.threads} thread(s), median of {args.runs}:")
         for name, run in variants.items():
-            print(f"  {name:38s} {median_seconds(run, args.runs):6.2f} s", flush=True)
+            print(f"  {name:38s} {median_seconds(cluster.client, run, args.runs):6.2f} s", flush=True)
     finally:
         cluster.close()
 

@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="run a small job on a local cluster, record it and write the pictures (no browser needed)",
+        description="Runs the course's seed job (teachkit.seed: Spark's groupBy(\"category\").count() with Spark's "
+        "two stages), records it, prints its answer, stages and tasks per worker, and writes the recording and "
+        "the pictures of the last run.",
     )
     demo.add_argument("--out", type=_out_folder, default="demo-output",
                       help="folder to write to (default: %(default)s)")
@@ -116,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="partitions (default: %(default)s)")
     demo.add_argument("--workers", type=_count_option("--workers", maximum=_max_workers), default=5,
                       help="worker processes (default: %(default)s)")
+    most_runs = (100, "at most 100 runs of the job on one cluster; pass fewer")
+    demo.add_argument("--runs", type=_count_option("--runs", maximum=lambda: most_runs, example=3),
+                      default=1, help="run the job this many times on one cluster, recording each and saying its "
+                      "time; the last run is written (default: %(default)s)")
     demo.set_defaults(run=_demo)
 
     # -- teachkit gallery: everything for this command lives in teachkit/gallery.py --

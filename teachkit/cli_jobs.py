@@ -36,38 +36,68 @@ def summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_seed_job(rows: int, partitions: int, workers: int, threads: int = 1):
-    """Record the course's main example: ``groupby("category").count()`` on generated sales data.
-
-    Returns
-    -------
-    tuple
-        ``(recording, result, seconds)``.
-    """
+def start_demo_cluster(workers: int, threads: int = 1):
+    """Start the demo's local cluster, saying so (``cluster ready in X s: worker-1, ...``)."""
     import teachkit
-    from teachkit.datasets import sales
 
     t0 = time.perf_counter()
     _say(f"starting a local cluster: {workers} worker processes x {threads} thread(s), 127.0.0.1 only ...")
     cluster = teachkit.start_cluster(workers=workers, threads_per_worker=threads, dashboard=False)
     _say(f"cluster ready in {time.perf_counter() - t0:.1f} s: {', '.join(cluster.workers)}")
+    return cluster
+
+
+def run_seed_job(rows: int, partitions: int, workers: int, threads: int = 1, runs: int = 1):
+    """Record the course's seed job (:mod:`teachkit.seed`) ``runs`` times on one cluster, saying each run's time.
+
+    Returns
+    -------
+    tuple
+        ``(recording, result, seconds)`` of the last run.
+    """
+    from teachkit import seed
+    from teachkit.datasets import sales
+
+    cluster = start_demo_cluster(workers, threads)
     try:
-        df = sales(rows=rows, partitions=partitions)
-        _say(f"running groupby('category').count() on {rows:,} rows in {partitions} partitions, recording ...")
-        t1 = time.perf_counter()
-        with teachkit.record(cluster) as rec:
-            with teachkit.job("groupby count"):
-                result = df.groupby("category").count().compute()
-        seconds = time.perf_counter() - t1
+        query = seed.seed_query(sales(rows=rows, partitions=partitions))
+        _say(f"running {seed.SPARK_CODE} on {rows:,} rows in {partitions} partitions, recording "
+             f"{'once' if runs == 1 else f'{runs} times'} ...")
+        _say(seed.plan_line(partitions))
+        for run in range(1, runs + 1):
+            rec = result = None  # the last run's recording only: let the earlier ones go
+            rec, result, seconds = seed.run_seed_job(cluster, query)
+            tasks = len(rec.jobs[0].dask_tasks) if rec.jobs else 0
+            _say(f"job done in {seconds:.1f} s: {tasks:,} Dask tasks; result has {len(result)} categories"
+                 + (f" (run {run} of {runs})" if runs > 1 else ""))
     finally:
         cluster.close()
     return rec, result, seconds
+
+
+def _say_answer(result) -> None:
+    """The answer itself: each category and its count (rows per category)."""
+    from teachkit import seed
+
+    counts = seed.answer(result)
+    _say(f"answer: rows per category ({sum(counts.values()):,} rows in all)")
+    for category, n in counts.items():
+        _say(f"  {category:10s} {n:>10,}")
+
+
+def _say_workers(stage, workers: int) -> None:
+    per = stage.workers
+    fair = stage.num_tasks / max(1, workers)
+    _say(f"tasks per worker in stage {stage.id} ({stage.num_tasks} tasks): "
+         + ", ".join(f"{name} {n}" for name, n in per.items())
+         + f" (the seed: about {fair:,.0f} each)")
 
 
 def demo(args: argparse.Namespace) -> int:
     """Run the seed example headless and write its recording and pictures to ``args.out``.
 
     ``args`` were checked by :mod:`teachkit.cli` (whole numbers in range, a folder that can be written).
+    With ``args.runs`` above 1 the job runs that many times on one cluster and the last run is written.
     """
     out = Path(args.out)
     try:
@@ -75,15 +105,17 @@ def demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"teachkit demo: --out {str(out)!r} cannot be made ({exc.strerror or exc}).", file=sys.stderr)
         return 2
-    rec, result, seconds = run_seed_job(args.rows, args.partitions, args.workers)
+    rec, result, seconds = run_seed_job(args.rows, args.partitions, args.workers, runs=getattr(args, "runs", 1))
     job = rec.jobs[0]
-    _say(f"job done in {seconds:.1f} s: {len(job.dask_tasks):,} Dask tasks; result has {len(result)} categories")
+    _say_answer(result)
     written = [rec.save(out / "recording.json.gz")]
     summary_data = rec.summary()
     (out / "summary.json").write_text(json.dumps(summary_data, indent=2))
     written.append(out / "summary.json")
     for stage in summary_data["jobs"][0].get("stages", []):
         _say(f"  stage {stage['id']}: {stage['name']} ({stage['num_tasks']} tasks, {stage['duration_s']:.2f} s)")
+    if job.stages:
+        _say_workers(job.stages[0], args.workers)
     _say("drawing the stage DAG, the task DAG and the worker timeline ...")
     written.append(job.stage_dag().save(out / "stage_dag.svg"))
     written.append(job.task_dag().save(out / "task_dag.svg"))

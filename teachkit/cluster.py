@@ -42,6 +42,14 @@ TEACHING_CONFIG = {
     "distributed.worker.profile.enabled": False,
     # Keep dask's log lines out of the notebook: they go to Cluster.log_path.
     "distributed.admin.log-format": logs.LOG_FORMAT,
+    # Worker processes are forked from one server process that has imported dask,
+    # distributed, numpy and pandas once (dask's own test suite starts its workers
+    # this way).  Dask's default, "spawn", starts each worker as a fresh Python that
+    # imports them again: on two cores, five of those cost about twice the start
+    # time, and the first job waits for pandas to load in every worker.  Jobs run
+    # the same either way.  A worker that a fault restarts later is spawned (this
+    # setting holds while the cluster is created).
+    "distributed.worker.multiprocessing-method": "forkserver",
 }
 
 _current: Cluster | None = None  # the default cluster
