@@ -63,8 +63,16 @@ def resolve_client(target: Any = None):
 
 
 @contextlib.contextmanager
-def job(name: str) -> Iterator[None]:
+def job(name: str, *, about: str | None = None) -> Iterator[None]:
     """Name the jobs run inside the block (a ``distributed.span``, which holds across processes).
+
+    Parameters
+    ----------
+    name : str
+        The job's name, shown in every picture; checks and replay mode find the job by it.
+    about : str, optional
+        One line saying what the job shows, kept with a run saved for replay
+        (``TEACHKIT_SAVE_RUNS``) and listed by :func:`teachkit.examples`.
 
     Examples
     --------
@@ -76,6 +84,10 @@ def job(name: str) -> Iterator[None]:
 
     from distributed import span
 
+    if about is not None:
+        from teachkit import runs
+
+        runs.ABOUT[str(name)] = str(about)
     with span(str(name)), warnings.catch_warnings():
         # dask-expr warns that annotations are ignored; the span still reaches the
         # scheduler (it travels as span metadata), which is all teachkit needs.
@@ -98,6 +110,8 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
     ------
     Recording
         Filled in when the block ends (also when the job raised an error).
+        In replay mode (:func:`teachkit.replay`) the block's code runs in this
+        process and the recording is the shipped run of the same jobs.
 
     Examples
     --------
@@ -108,7 +122,15 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
     from teachkit.arguments import flag
 
     live = flag("live", live)
+    from teachkit import replay_mode, runs
+
+    replayed = replay_mode.block_for(target, live)  # replay mode: the shipped run of the block's jobs
+    if replayed is not None:
+        with replayed as rec:
+            yield rec
+        return
     client = resolve_client(target)
+    save = runs.saver(client)  # TEACHKIT_SAVE_RUNS=DIR: the run is saved there when the block ends
     rec = Recording(meta=_meta(client))
     session = _Session(client, rec)
     session.start()
@@ -129,6 +151,9 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
         session.stop(wait=exc is None)
         if watcher is not None:
             watcher.finish(rec)
+        if save is not None:
+            with contextlib.suppress(*(() if exc is None else (Exception,))):
+                save(rec)
 
 
 class _Session:
