@@ -36,20 +36,7 @@ class LocalJobs(Callback):
         self.errored = False
 
     def _start(self, dsk: Any) -> None:
-        import dask
-
-        from teachkit.record.plan import logical_exprs, tree_text
-
-        job: dict[str, Any] = {"name": None, "plan": None}
-        try:
-            span = dask.get_annotations().get("span") or {}
-            job["name"] = " / ".join(span.get("name", ())) or None
-            exprs, action = logical_exprs(depth=2, max_depth=60)
-            logical = "\n".join(filter(None, (tree_text(e) for e in exprs))) or None
-            job["plan"] = runs.plan_fingerprint(logical, action)
-        except Exception:  # never break the learner's job: a job we cannot read has no plan
-            pass
-        self.jobs.append(job)
+        self.jobs.append(runs.job_key())  # never raises: a job it cannot read has no plan
 
     def _finish(self, dsk: Any, state: Any, errored: bool) -> None:
         self.errored = self.errored or bool(errored)

@@ -22,7 +22,6 @@ from typing import Any
 from teachkit.errors import FaultError
 from teachkit.faults import Kill
 from teachkit.kill_trigger import kill_line
-from teachkit.logs import say
 from teachkit.stragglers import Slow
 
 _ARMED: list[ReplayKill] = []  # armed for the next replayed block

@@ -51,11 +51,31 @@ _setting: bool | Path | None = None  # teachkit.replay(...); None: the environme
 _said = False  # the one line was printed in this process
 
 
-class ReplayGapError(TeachkitError, LookupError):
-    """A record block in replay mode had no shipped run to replay; the message says why and what to do."""
+class ReplayModeError(TeachkitError, RuntimeError):
+    """Something needs a live cluster, and replay mode has none; the message says what and why."""
 
     def _render_traceback_(self) -> list[str]:  # IPython shows this one line instead of a traceback
         return [f"{type(self).__name__}: {self}"]
+
+
+class ReplayGapError(ReplayModeError, LookupError):
+    """A record block in replay mode had no shipped run to replay; the message says why and what to do."""
+
+
+class ReplayClient:
+    """``cluster.client`` of a replay cluster: no Dask client runs; what a lesson waits for is there at once."""
+
+    status = "running"
+
+    def wait_for_workers(self, n_workers: int = 0, timeout: Any = None) -> None:
+        """Return at once (the replayed run's workers are all there)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise ReplayModeError(f"Replay mode has no Dask client, so cluster.client.{name} needs a live cluster "
+                              "(where worker processes can start).")
+
+    def __repr__(self) -> str:
+        return "<teachkit ReplayClient: no Dask client in replay mode>"
 
 
 # -- the switch ---------------------------------------------------------------------------------
@@ -168,9 +188,10 @@ class ReplayCluster(Cluster):
     replay = True
 
     def __init__(self, workers: int, threads_per_worker: int, reason: str | None = None) -> None:
-        super().__init__(None, None, key=("replay", workers, threads_per_worker))
+        super().__init__(ReplayClient(), None, key=("replay", workers, threads_per_worker))
         self.num_workers, self.threads_per_worker, self.reason = workers, threads_per_worker, reason
         self._closed = False
+        _waits_in_place(True)
 
     @property
     def address(self) -> str:
@@ -208,6 +229,7 @@ class ReplayCluster(Cluster):
         self._closed = True
         if cluster_mod._current is self:
             cluster_mod._current = None
+        _waits_in_place(False)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ", ".join(self.workers)
@@ -226,6 +248,36 @@ class ReplayCluster(Cluster):
             "replay mode: no scheduler or worker process runs, each recorded block replays a real run</small></div>"
             f"<div>{boxes}</div></div>"
         )
+
+
+def _waits_in_place(on: bool) -> None:
+    """While a replay cluster is open, ``distributed.wait`` on what was computed here returns at once.
+
+    A lesson waits for a persisted collection (``distributed.wait(kept)``); in
+    replay mode it was computed in this process, holds no futures, and there is
+    no client: dask's ``wait`` would raise "No clients found".  Anything else
+    goes to dask's own ``wait``.
+    """
+    import distributed
+    import distributed.client as dc
+
+    original = getattr(dc.wait, "_teachkit_original", None)
+    if on and original is None:
+        dask_wait = dc.wait
+
+        def wait(fs: Any, timeout: Any = None, return_when: str = "ALL_COMPLETED") -> Any:
+            if not dc.futures_of(fs):
+                try:
+                    dc.default_client()
+                except ValueError:
+                    return dc.DoneAndNotDoneFutures(set(), set())
+            return dask_wait(fs, timeout=timeout, return_when=return_when)
+
+        wait._teachkit_original = dask_wait  # type: ignore[attr-defined]
+        wait.__doc__ = dask_wait.__doc__
+        dc.wait = distributed.wait = wait
+    elif not on and original is not None:
+        dc.wait = distributed.wait = original
 
 
 def start(workers: int, threads_per_worker: int, reason: str | None = None) -> ReplayCluster:

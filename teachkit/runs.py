@@ -39,11 +39,13 @@ SAVE_ENV = "TEACHKIT_SAVE_RUNS"
 ABOUT: dict[str, str] = {}
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: The data of a persisted collection (futures on a cluster, the frames themselves here): its keys name it.
+_PERSISTED = re.compile(r"layer=\{.*?\} (?=_meta=)", re.S)
 
 
 def normalize_plan(text: str) -> str:
-    """A plan's text without what changes from one process to the next (memory addresses)."""
-    return _ADDRESS.sub("", text).strip()
+    """A plan's text without what changes from one process to the next (memory addresses, persisted data)."""
+    return _ADDRESS.sub("", _PERSISTED.sub("layer={...} ", text)).strip()
 
 
 def plan_fingerprint(logical: str | None, action: str | None) -> str | None:
@@ -55,9 +57,58 @@ def plan_fingerprint(logical: str | None, action: str | None) -> str | None:
 
 
 def signature(rec: Any) -> list[dict[str, Any]]:
-    """``[{"name", "plan"}]``: what identifies each job of a recording (see the module docstring)."""
+    """``[{"name", "plan"}]``: what identifies each job of a recording (see the module docstring).
+
+    A run saved with ``TEACHKIT_SAVE_RUNS`` carries its jobs' keys as noted when
+    they were submitted (:func:`job_key`); for any other recording they are
+    read from the recorded plans (for a ``persist``, dask records the plan after
+    optimising it, which depends on the scheduler: only saved runs replay those).
+    """
+    keys = (rec.meta.get("run") or {}).get("keys")
+    if isinstance(keys, list) and keys:
+        return [{"name": k.get("name"), "plan": k.get("plan")} for k in keys if isinstance(k, dict)]
     return [{"name": job.name, "plan": plan_fingerprint(job.expr.get("logical"), job.expr.get("action"))}
             for job in rec.jobs]
+
+
+def job_key(max_depth: int = 80) -> dict[str, Any]:
+    """``{"name", "plan"}`` of the job being submitted now, read from the calling frames (never raises).
+
+    The name is the ``teachkit.job`` span in force; the plan is the fingerprint
+    of the collections as the user wrote them (before dask optimises them, which
+    depends on the scheduler: a P2P shuffle on a cluster, another one here) and
+    the action.  The outermost ``compute``/``persist`` frame holding them wins
+    (a dataframe's ``persist`` optimises the collection before handing it on).
+    """
+    key: dict[str, Any] = {"name": None, "plan": None}
+    try:
+        import sys
+
+        import dask
+
+        from teachkit.record.plan import tree_text
+
+        span = dask.get_annotations().get("span") or {}
+        key["name"] = " / ".join(span.get("name", ())) or None
+        frame, exprs, action = sys._getframe(1), None, None
+        for _ in range(max_depth):
+            if frame is None:
+                break
+            name, local = frame.f_code.co_name, frame.f_locals
+            if name in ("compute", "persist"):
+                action = name
+                colls = local.get("collections")
+                if isinstance(colls, (list, tuple)) and colls and all(hasattr(c, "expr") for c in colls):
+                    exprs = [c.expr for c in colls]
+                elif hasattr(local.get("self"), "expr"):
+                    exprs = [local["self"].expr]
+            frame = frame.f_back
+        if exprs:  # paths under the working folder (e.g. a parquet write) read the same from any folder
+            text = "\n".join(filter(None, (tree_text(e) for e in exprs))).replace(os.getcwd(), ".")
+            key["plan"] = plan_fingerprint(text, action)
+    except Exception:
+        pass
+    return key
 
 
 def covers(local: Sequence[dict], shipped: Sequence[dict]) -> bool:
@@ -65,9 +116,9 @@ def covers(local: Sequence[dict], shipped: Sequence[dict]) -> bool:
 
     Every local job must have a shipped job of the same name (when it has one)
     and the same plan (when both have one); every shipped job must be one the
-    block ran (by name, or by plan for a job run without a name).  A job dask
-    ran twice in one run and once here (e.g. a sort whose split points it
-    cached) still counts: names and plans are compared, not counts.
+    block ran: one of its names (or, for a job run without a name, its plan).
+    Names and plans are compared, not counts: a sort whose split points dask
+    cached here (a cell run again) runs one job of its name instead of two.
     """
     if not local or not shipped:
         return False
@@ -78,9 +129,10 @@ def covers(local: Sequence[dict], shipped: Sequence[dict]) -> bool:
             return a is not None and a == b
         return name == theirs.get("name") and (a is None or b is None or a == b)
 
-    if not all(any(same(m, s) for s in shipped) for m in local):
-        return False
-    return all(any(same(m, s) for m in local) for s in shipped)
+    def ran(theirs: dict) -> bool:
+        return any(theirs.get("name") == m["name"] if m.get("name") is not None else same(m, theirs) for m in local)
+
+    return all(any(same(m, s) for s in shipped) for m in local) and all(ran(s) for s in shipped)
 
 
 def slug(text: str, limit: int = 60) -> str:
@@ -95,7 +147,8 @@ def saver(client: Any) -> Callable[[Any], Path | None] | None:
     """What saves a block's recording when it ends, or ``None`` when ``TEACHKIT_SAVE_RUNS`` is not set.
 
     Call it at the start of the block (it notes the slowed workers in force);
-    call what it returns with the finished recording.
+    call what it returns with the finished recording and the :func:`job_key`
+    of each job submitted in the block.
     """
     folder = os.environ.get(SAVE_ENV, "").strip()
     if not folder:
@@ -103,13 +156,14 @@ def saver(client: Any) -> Callable[[Any], Path | None] | None:
     slows = active_slows(client)
     cell = _cell()
 
-    def save(rec: Any) -> Path | None:
+    def save(rec: Any, keys: list[dict] | None = None) -> Path | None:
         if not rec.jobs:
             return None
         names = [job.name for job in rec.jobs]
         faults = sorted({*slows, *active_slows(client)})
         rec.meta["run"] = {
             "jobs": list(dict.fromkeys(names)),
+            "keys": list(keys or []),
             "about": next((ABOUT[n] for n in names if n in ABOUT), None),
             "cell": cell,
             "slow_workers": [{"worker": w, "factor": f} for w, f in faults],

@@ -133,6 +133,7 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
     save = runs.saver(client)  # TEACHKIT_SAVE_RUNS=DIR: the run is saved there when the block ends
     rec = Recording(meta=_meta(client))
     session = _Session(client, rec)
+    session.job_keys = [] if save is not None else None
     session.start()
     from teachkit.block_guard import guard_block
 
@@ -153,7 +154,7 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
             watcher.finish(rec)
         if save is not None:
             with contextlib.suppress(*(() if exc is None else (Exception,))):
-                save(rec)
+                save(rec, session.job_keys)
 
 
 class _Session:
@@ -170,6 +171,7 @@ class _Session:
         self._original = None
         self.stopped = False
         self.unguard: list = []  # undoes what teachkit.block_guard set up
+        self.job_keys: list | None = None  # when saving a run: what identifies each job (teachkit.runs.job_key)
 
     def warn(self, where: str, exc: BaseException | str) -> None:
         self.rec._extend([{"kind": "warning", "t": time.time() + self.offset, "where": where, "message": str(exc)}])
@@ -243,7 +245,7 @@ class _Session:
         try:
             # One round trip: the scheduler's last events and every worker's; both plugins removed.
             chunks, per_worker = client.run_on_scheduler(finish_recording, released, client.id, self.since)
-        except Exception as exc:  # e.g. the client itself is gone: keep what the recording has
+        except Exception:  # e.g. the client itself is gone: keep what the recording has
             if client.status != "running":
                 from teachkit.logs import say
 
@@ -276,6 +278,10 @@ class _Session:
 
         def graph_to_futures(expr, keys, *args, **kwargs):
             try:
+                if session.job_keys is not None:
+                    from teachkit.runs import job_key
+
+                    session.job_keys.append(job_key())
                 plan = plan_event(expr, keys, time.time() + session.offset)
                 with session._plans_lock:
                     session._plans.append(plan)

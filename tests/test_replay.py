@@ -30,6 +30,8 @@ from teachkit.model.recording import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 DATA = Path(teachkit.__file__).parent / "data"
 NOTICE = "teachkit: replay mode"
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -118,6 +120,25 @@ def test_every_shipped_recording_loads_and_its_player_builds(name):
     assert player.num_steps > 1 and player.caption(0)
 
 
+def test_which_shipped_run_a_block_is():
+    a, b = {"name": "01 · count", "plan": "p1"}, {"name": "01 · sort", "plan": "p2"}
+    assert runs.covers([a], [a]) and runs.covers([{"name": None, "plan": "p1"}], [a])
+    assert not runs.covers([{"name": "01 · count", "plan": "p9"}], [a]), "a changed job"
+    assert not runs.covers([a, b], [a]) and not runs.covers([a], [a, b]), "a job more, a job less"
+    assert runs.covers([b], [{"name": "01 · sort", "plan": "p0"}, b]), "a sort's split-point job, cached here"
+    assert not runs.covers([{"name": None, "plan": "p2"}], [{"name": None, "plan": "p0"}, b])
+    assert not runs.covers([], [a]) and not runs.covers([{"name": None, "plan": None}], [a])
+
+
+@pytest.mark.parametrize("module", ["teachkit.runs", "teachkit.data", "teachkit.replay_mode"])
+def test_the_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0
+
+
 # -- a replayed block ----------------------------------------------------------------------------
 def test_a_replayed_block_is_the_shipped_run_and_its_result_is_computed_here(replaying, capsys):
     cluster = teachkit.start_cluster(workers=3, threads_per_worker=1)
@@ -168,7 +189,7 @@ def test_a_job_with_no_shipped_run_says_so_in_one_line(replaying, capsys):
     capsys.readouterr()
     rec, _ = groupby_block(cluster, name="my own job")
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines == [f"teachkit: replay: there is no shipped run of the job 'my own job', so this block cannot be "
+    assert lines == ["teachkit: replay: there is no shipped run of the job 'my own job', so this block cannot be "
                      "replayed: its pictures and checks need a live cluster."]
     assert rec.meta["replay"]["state"] == "missing" and not rec.jobs
 
@@ -350,6 +371,33 @@ def test_every_course_notebook_runs_in_replay_mode_with_no_worker_process(path, 
         assert pictures, f"{path.name}: no picture in replay mode"
     if re.search(r"\.play\(|Player\(|live=True", source):
         assert [o for o in outs if WIDGET in o.get("data", {})], f"{path.name}: no player in replay mode"
+
+
+def checks_of(nb) -> list[dict]:
+    from teachkit.checks import MIME
+
+    return [o["data"][MIME] for o in outputs(nb) if MIME in o.get("data", {})]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_every_check_of_a_solution_is_correct_in_replay_mode(path, tmp_path_factory):
+    """The solutions' runs are shipped too: in replay mode every check reads them and earns its ✔."""
+    nb, workers_seen = replay_notebook(path, tmp_path_factory.mktemp(path.stem))
+    assert not [o for o in outputs(nb) if o.get("output_type") == "error"] and not workers_seen
+    checks = checks_of(nb)
+    assert checks and [c for c in checks if c["state"] != "correct"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("path", EXERCISES, ids=[p.stem for p in EXERCISES])
+def test_an_exercise_runs_in_replay_mode_and_waits_for_answers(path, tmp_path_factory):
+    nb, workers_seen = replay_notebook(path, tmp_path_factory.mktemp(path.stem))
+    assert not [o for o in outputs(nb) if o.get("output_type") == "error"] and not workers_seen
+    checks = checks_of(nb)
+    assert checks and all(c["state"] == "unanswered" for c in checks), [c["message"] for c in checks]
 
 
 @pytest.mark.slow

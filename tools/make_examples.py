@@ -2,18 +2,19 @@
 
 One command (a few minutes on 2 cores; never edit the files by hand)::
 
-    .venv/bin/python tools/make_examples.py                  # every course notebook, then the index
-    .venv/bin/python tools/make_examples.py notebooks/03_*.ipynb   # some lessons (the other lessons' runs are kept)
+    .venv/bin/python tools/make_examples.py                  # every lesson and solution notebook, then the index
+    .venv/bin/python tools/make_examples.py notebooks/03_*.ipynb   # some notebooks (the others' runs are kept)
     .venv/bin/python tools/make_examples.py --extras         # also record the extra examples again
 
-Each course notebook runs top to bottom on a fresh kernel (nbclient, one at a
-time) with ``TEACHKIT_SAVE_RUNS=DIR`` (every record block saves its recording
-there, named after its jobs) and ``TEACHKIT_REPLAY=0`` (a cluster that cannot
-start is an error, never a replay).  A notebook that fails stops the tool with
-its error and exit code 1, and nothing in ``teachkit/data/`` changes.  Each run
-is named ``NN-<its first job's name>`` and described in one line: the
-``about=`` given to ``teachkit.job``, else the heading of the Markdown cell
-above the block's cell.  The extra examples (``groupby``, ``pipeline``,
+Each course notebook (``notebooks/``, then ``solutions/``, whose runs the
+generated exercises share) runs top to bottom on a fresh kernel (nbclient, one
+at a time) with ``TEACHKIT_SAVE_RUNS=DIR`` (every record block saves its
+recording there, named after its jobs) and ``TEACHKIT_REPLAY=0`` (a cluster
+that cannot start is an error, never a replay).  A notebook that fails stops the
+tool with its error and exit code 1, and nothing in ``teachkit/data/`` changes.
+Each run is named ``NN-<its first job's name>`` (``solutions-NN-...`` for a
+solution) and described in one line: the ``about=`` given to ``teachkit.job``,
+else the heading of the Markdown cell above the block's cell.  The extra examples (``groupby``, ``pipeline``,
 ``killed``: small runs the tests and docs pin) are kept as they are unless
 ``--extras`` is given.  ``index.json`` lists every recording with what
 identifies its jobs (:mod:`teachkit.runs`), which replay mode reads.  Running
@@ -116,6 +117,7 @@ def run_lesson(path: Path, folder: Path, timeout: int) -> list[tuple[str, teachk
         print()
     cells = {runs.cell_key(c.source): i for i, c in enumerate(nb.cells) if c.cell_type == "code"}
     number = path.stem.split("_", 1)[0]
+    course = path.parent.name == "notebooks"
     out = []
     for saved in sorted(folder.glob("*.json.gz"), key=lambda p: p.stat().st_mtime):
         rec = teachkit.Recording.load(saved)
@@ -123,11 +125,20 @@ def run_lesson(path: Path, folder: Path, timeout: int) -> list[tuple[str, teachk
         name = saved.name[: -len(".json.gz")]
         if number.isdigit() and not name.startswith(number):
             name = f"{number}-{name}"
+        if not course:
+            name = f"{path.parent.name}-{name}"
         description = run.get("about") or heading_above(nb, cells.get(run.get("cell"))) or title(nb, path)
-        rec.meta["example"] = {"name": name, "lesson": path.stem, "description": one_line(description),
-                               "source": f"notebooks/{path.name}"}
+        if not course and not run.get("about"):
+            description = f"{title(nb, path)}: {description}"
+        rec.meta["example"] = {"name": name, "lesson": lesson_of(path), "description": one_line(description),
+                               "source": f"{path.parent.name}/{path.name}"}
         out.append((name, rec))
     return out
+
+
+def lesson_of(path: Path) -> str:
+    """``03_partitions_and_parallelism`` for a lesson, ``solutions/03_...`` for a solution notebook."""
+    return path.stem if path.parent.name == "notebooks" else f"{path.parent.name}/{path.stem}"
 
 
 def heading_above(nb, index: int | None) -> str | None:
@@ -141,8 +152,13 @@ def heading_above(nb, index: int | None) -> str | None:
         heads = [ln.lstrip("#").strip() for ln in lines if ln.startswith("#")]
         if heads:
             return heads[-1]
-        if lines:
-            return re.split(r"(?<=[.:!?])\s", " ".join(lines))[0]
+        if lines:  # no heading: its first sentences, up to a readable length
+            said = ""
+            for sentence in re.split(r"(?<=[.:!?])\s", " ".join(lines)):
+                said = f"{said} {sentence}".strip()
+                if len(one_line(said)) >= 30:
+                    break
+            return said
     return None
 
 
@@ -152,7 +168,7 @@ def title(nb, path: Path) -> str:
 
 
 def one_line(text: str) -> str:
-    plain = re.sub(r"[*_`]|\[([^]]*)\]\([^)]*\)", lambda m: m[1] or "", text)
+    plain = re.sub(r"[*`]|\[([^]]*)\]\([^)]*\)", lambda m: m[1] or "", text)  # emphasis, code marks, links
     return " ".join(plain.split())[:160]
 
 
@@ -190,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     os.environ["TEACHKIT_REPLAY"] = "0"  # this tool records real runs, never replays
     everything = not args.notebooks
-    notebooks = sorted(args.notebooks or (ROOT / "notebooks").glob("*.ipynb"))
+    notebooks = args.notebooks or [*sorted((ROOT / "notebooks").glob("*.ipynb")),
+                                   *sorted((ROOT / "solutions").glob("*.ipynb"))]
     print(f"make_examples: {len(notebooks)} notebook(s) -> {OUT}/", flush=True)
     made: dict[str, tuple[str | None, teachkit.Recording]] = {}
     with tempfile.TemporaryDirectory(prefix="teachkit-runs-") as tmp:
@@ -198,21 +215,21 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             print(f"[{k}/{len(notebooks)}] {path.stem}: running", flush=True)
             try:
-                found = run_lesson(path, Path(tmp) / path.stem, args.timeout)
+                found = run_lesson(path, Path(tmp) / f"{path.parent.name}-{path.stem}", args.timeout)
             except Exception as exc:  # noqa: BLE001 - fail loudly, change nothing
                 print(f"make_examples: {path.name} failed: {exc}\nNothing in {OUT} was changed.", file=sys.stderr)
                 return 1
             for name, rec in found:
                 if name in made:
                     print(f"make_examples: two record blocks are both named {name!r} (in {made[name][0]} and "
-                          f"{path.stem}): give their jobs unique names. Nothing was changed.", file=sys.stderr)
+                          f"{lesson_of(path)}): give their jobs unique names. Nothing was changed.", file=sys.stderr)
                     return 1
-                made[name] = (path.stem, rec)
+                made[name] = (lesson_of(path), rec)
             print(f"[{k}/{len(notebooks)}] {path.stem}: {len(found)} run(s) in {time.perf_counter() - t0:.0f} s",
                   flush=True)
     extras = record_extras() if args.extras else {}
     old = {e["name"]: e for e in read_index(OUT)}
-    lessons = {p.stem for p in notebooks}
+    lessons = {lesson_of(p) for p in notebooks}
     stale = [n for n, e in old.items() if e.get("lesson") and (everything or e["lesson"] in lessons) and n not in made]
     for name in stale:
         (OUT / f"{name}.json.gz").unlink(missing_ok=True)
