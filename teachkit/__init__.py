@@ -6,7 +6,22 @@ The public API is small:
 - :func:`record` and :func:`job`: record the jobs run in a block.
 - :class:`Recording`: what happened (save/load as JSON; jobs, stages, tasks).
 - :class:`Player`: step through a recording (``rec.play()``), also as one offline HTML file.
-- :func:`example_path`: saved recordings shipped for offline use.
+- :func:`examples` / :func:`example_path`: recordings of real runs shipped for offline use.
+- :func:`replay`: replay mode, the one switch for a room with no cluster.
+
+Replay mode
+-----------
+With ``TEACHKIT_REPLAY=1`` in the environment (or ``teachkit.replay(True)`` in
+a cell) no worker process starts: :func:`start_cluster` says so in one line,
+and each ``with teachkit.record(cluster) as rec:`` block runs its code in this
+process (the results are real) while ``rec`` becomes the shipped recording of
+the same jobs (found by their ``teachkit.job`` names and plans), so every
+picture, player and check works.  In a notebook the same happens by itself when
+worker processes cannot start (``TEACHKIT_REPLAY=0`` turns that off).  A job
+with no shipped run (a learner's own or changed job) says so in one line and
+its checks answer that it needs a live cluster.  ``TEACHKIT_REPLAY=DIR``
+replays runs an instructor saved with ``TEACHKIT_SAVE_RUNS=DIR`` first.  See
+:mod:`teachkit.replay_mode`.
 
 Errors: every error the kit raises on purpose is a :class:`TeachkitError` with
 one sentence saying what is wrong and what to do: :class:`ArgumentError` (a
@@ -36,6 +51,7 @@ from teachkit.errors import (
     TeachkitError,
 )
 from teachkit.model.recording import Recording
+from teachkit.replay_mode import replay
 from teachkit.session import job, record
 
 __all__ = [
@@ -53,6 +69,7 @@ __all__ = [
     "examples",
     "job",
     "record",
+    "replay",
     "start_cluster",
 ]
 

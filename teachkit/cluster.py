@@ -235,7 +235,9 @@ def start_cluster(
         A wrong argument (checked before anything starts).
     ClusterError
         In a script that starts the cluster without ``if __name__ ==
-        "__main__":``, or when the cluster cannot start.
+        "__main__":``, or when the cluster cannot start (in a notebook it turns
+        into replay mode instead, unless ``TEACHKIT_REPLAY=0``).  In replay mode
+        (:func:`teachkit.replay`) no process starts: a ``ReplayCluster`` is returned.
 
     Examples
     --------
@@ -246,6 +248,10 @@ def start_cluster(
     """
     workers, threads_per_worker, memory_limit, dashboard = preflight.check_cluster_arguments(
         workers, threads_per_worker, memory_limit, dashboard)
+    from teachkit import replay_mode  # replay mode: no process starts (see teachkit.replay)
+
+    if replay_mode.replaying():
+        return replay_mode.start(workers, threads_per_worker)
     if preflight.in_spawned_worker():
         raise ClusterError(preflight.guard_sentence("in a worker process"))
     where = preflight.unguarded_script(sys._getframe(1))
@@ -265,6 +271,9 @@ def start_cluster(
     handlers = logs.route_logging(log_path)
     t0 = time.perf_counter()
     try:
+        rehearsal = replay_mode.simulated_failure()
+        if rehearsal is not None:
+            raise RuntimeError(rehearsal)
         with dask.config.set(TEACHING_CONFIG):
             local = LocalCluster(
                 n_workers=workers,
@@ -281,6 +290,9 @@ def start_cluster(
             client = Client(local, set_as_default=True)
     except Exception as exc:
         logs.restore_logging(handlers)
+        if replay_mode.fallback_allowed():  # in a notebook: replay the shipped runs instead (one line says so)
+            logs.remove_log_dir(log_path.parent)
+            return replay_mode.start(workers, threads_per_worker, reason=str(exc) or type(exc).__name__)
         raise ClusterError(
             f"Could not start a local cluster of {workers} workers ({type(exc).__name__}: {exc}); "
             f"see the log at {log_path} and try fewer workers or a larger memory_limit."

@@ -215,6 +215,8 @@ def kill_worker(cluster: Any = None, worker: str = "", *, when: Any = None, rest
     ----------
     cluster : teachkit.Cluster, optional
         A cluster from :func:`teachkit.start_cluster` (default: the current one).
+        In replay mode nothing is killed: the replayed run carries the kill, and
+        its line is printed from that run's fault when the record block ends.
     worker : str
         Friendly name, e.g. ``"worker-2"`` (see ``cluster.workers``).
     when : after_tasks, stage_progress, seconds or None
@@ -250,6 +252,11 @@ def kill_worker(cluster: Any = None, worker: str = "", *, when: Any = None, rest
     _check_when(when)
     restart = arguments.flag("restart", restart)
     start_timeout = arguments.number("start_timeout", start_timeout, minimum=0, above=True, example=60, unit="s")
+    cluster = use(cluster, "kill_worker")
+    if getattr(cluster, "replay", False):  # replay mode: the replayed run carries the kill
+        from teachkit.replay_faults import arm_kill
+
+        return arm_kill(cluster, worker, when, restart)
     cluster = _local_cluster(cluster, "kill_worker")
     address = _address(cluster, worker)
     nanny = _nanny(cluster, address)

@@ -17,12 +17,15 @@ at all:
 Notebooks already executed (``executed=`` a folder or a mapping) are used as
 they are: the test suite runs each course notebook once and shares the outputs.
 
-When no worker process can start (``doctor.check_cluster``), notebooks that still
-need a run go to the ``no_cluster`` hook, ``(path) -> executed notebook``: the
-place where the replay of the shipped recordings plugs in, e.g.
-``no_cluster=lambda p: run_notebook(p, env={"TEACHKIT_REPLAY": "1"})`` once the
-notebooks honour such a switch.  With no hook the build stops with a
-:class:`NoClusterError` that says what to do.
+When no worker process can start (``doctor.check_cluster``, or
+``TEACHKIT_NO_WORKERS=1`` to rehearse it), notebooks that still need a run go to
+the ``no_cluster`` hook, ``(path) -> executed notebook``.  ``teachkit gallery``
+passes :func:`replay_notebook`: the notebook runs in replay mode
+(``TEACHKIT_REPLAY=1``, see :mod:`teachkit.replay_mode`), every record block
+showing the shipped recording of its run, so every page is still built.  With
+``TEACHKIT_REPLAY=1`` the pages come from replay even where a cluster could
+start; with ``TEACHKIT_REPLAY=0``, or with no hook (``build(...)`` called
+without one), the build stops with a :class:`NoClusterError` that says what to do.
 
 Examples
 --------
@@ -159,9 +162,14 @@ def run_notebook(path: str | os.PathLike, *, timeout: int = CELL_TIMEOUT, workdi
 
 
 def cluster_problem() -> str | None:
-    """Why no local cluster can start here (``teachkit doctor``'s cluster check), or None."""
-    from teachkit import doctor
+    """Why no local cluster can start (or is wanted) here, or None (``teachkit doctor``'s cluster check)."""
+    from teachkit import doctor, replay_mode
 
+    if replay_mode.replaying():
+        return f"replay mode was asked for ({replay_mode.REPLAY_ENV}=1)"
+    rehearsal = replay_mode.simulated_failure()
+    if rehearsal is not None:
+        return rehearsal
     check = doctor.check_cluster()
     return None if check.ok else check.detail
 
@@ -194,7 +202,7 @@ def collect(notebooks: Sequence[Path], executed: Mapping[str, Any] | str | os.Pa
             out.append((path, done.get(path.name, done.get(path.stem)), "executed"))
             continue
         started = time.perf_counter()
-        write(f"{head}{'running' if problem is None else 'no cluster here: the no_cluster hook makes it'}")
+        write(f"{head}{'running' if problem is None else f'no cluster ({problem}): the no_cluster hook makes it'}")
         nb = make(path)
         write(f"{head}done in {time.perf_counter() - started:.1f} s")
         out.append((path, nb, "run" if problem is None else "no-cluster"))
@@ -367,12 +375,23 @@ def _dot(text: str) -> None:
     sys.stdout.flush()
 
 
+def replay_notebook(path: str | os.PathLike, *, timeout: int = CELL_TIMEOUT,
+                    progress: Callable[[str], object] | None = None) -> Any:
+    """The ``no_cluster`` hook of ``teachkit gallery``: run a notebook in replay mode (no worker process)."""
+    from teachkit.replay_mode import REPLAY_ENV
+
+    return run_notebook(path, timeout=timeout, env={REPLAY_ENV: "1"}, progress=progress)
+
+
 def main(args: Any) -> int:
     """``teachkit gallery``: build the site; a problem is one sentence on stderr and exit code 1."""
+    from teachkit.replay_mode import never
+
+    dots = _dot if sys.stdout.isatty() else None
+    replay = None if never() else (lambda path: replay_notebook(path, timeout=args.timeout, progress=dots))
     try:
-        build(args.out, args.notebooks, executed=args.executed,
-              run=lambda path: run_notebook(path, timeout=args.timeout,
-                                            progress=_dot if sys.stdout.isatty() else None))
+        build(args.out, args.notebooks, executed=args.executed, no_cluster=replay,
+              run=lambda path: run_notebook(path, timeout=args.timeout, progress=dots))
     except GalleryError as exc:
         print(f"teachkit gallery: {exc}", file=sys.stderr)
         return 1

@@ -63,8 +63,16 @@ def resolve_client(target: Any = None):
 
 
 @contextlib.contextmanager
-def job(name: str) -> Iterator[None]:
+def job(name: str, *, about: str | None = None) -> Iterator[None]:
     """Name the jobs run inside the block (a ``distributed.span``, which holds across processes).
+
+    Parameters
+    ----------
+    name : str
+        The job's name, shown in every picture; checks and replay mode find the job by it.
+    about : str, optional
+        One line saying what the job shows, kept with a run saved for replay
+        (``TEACHKIT_SAVE_RUNS``) and listed by :func:`teachkit.examples`.
 
     Examples
     --------
@@ -76,6 +84,10 @@ def job(name: str) -> Iterator[None]:
 
     from distributed import span
 
+    if about is not None:
+        from teachkit import runs
+
+        runs.ABOUT[str(name)] = str(about)
     with span(str(name)), warnings.catch_warnings():
         # dask-expr warns that annotations are ignored; the span still reaches the
         # scheduler (it travels as span metadata), which is all teachkit needs.
@@ -98,6 +110,8 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
     ------
     Recording
         Filled in when the block ends (also when the job raised an error).
+        In replay mode (:func:`teachkit.replay`) the block's code runs in this
+        process and the recording is the shipped run of the same jobs.
 
     Examples
     --------
@@ -108,9 +122,18 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
     from teachkit.arguments import flag
 
     live = flag("live", live)
+    from teachkit import replay_mode, runs
+
+    replayed = replay_mode.block_for(target, live)  # replay mode: the shipped run of the block's jobs
+    if replayed is not None:
+        with replayed as rec:
+            yield rec
+        return
     client = resolve_client(target)
+    save = runs.saver(client)  # TEACHKIT_SAVE_RUNS=DIR: the run is saved there when the block ends
     rec = Recording(meta=_meta(client))
     session = _Session(client, rec)
+    session.job_keys = [] if save is not None else None
     session.start()
     from teachkit.block_guard import guard_block
 
@@ -129,6 +152,9 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
         session.stop(wait=exc is None)
         if watcher is not None:
             watcher.finish(rec)
+        if save is not None:
+            with contextlib.suppress(*(() if exc is None else (Exception,))):
+                save(rec, session.job_keys)
 
 
 class _Session:
@@ -145,6 +171,7 @@ class _Session:
         self._original = None
         self.stopped = False
         self.unguard: list = []  # undoes what teachkit.block_guard set up
+        self.job_keys: list | None = None  # when saving a run: what identifies each job (teachkit.runs.job_key)
 
     def warn(self, where: str, exc: BaseException | str) -> None:
         self.rec._extend([{"kind": "warning", "t": time.time() + self.offset, "where": where, "message": str(exc)}])
@@ -218,7 +245,7 @@ class _Session:
         try:
             # One round trip: the scheduler's last events and every worker's; both plugins removed.
             chunks, per_worker = client.run_on_scheduler(finish_recording, released, client.id, self.since)
-        except Exception as exc:  # e.g. the client itself is gone: keep what the recording has
+        except Exception:  # e.g. the client itself is gone: keep what the recording has
             if client.status != "running":
                 from teachkit.logs import say
 
@@ -251,6 +278,10 @@ class _Session:
 
         def graph_to_futures(expr, keys, *args, **kwargs):
             try:
+                if session.job_keys is not None:
+                    from teachkit.runs import job_key
+
+                    session.job_keys.append(job_key())
                 plan = plan_event(expr, keys, time.time() + session.offset)
                 with session._plans_lock:
                     session._plans.append(plan)

@@ -115,7 +115,8 @@ def slow_worker(cluster: Any = None, worker: str = "", *, factor: float = 5.0) -
     Parameters
     ----------
     cluster : teachkit.Cluster, optional
-        Local or connected (remote) cluster; default: the current one.
+        Local or connected (remote) cluster; default: the current one.  In
+        replay mode nothing slows: the block replays the run made with it.
     worker : str
         Friendly name, e.g. ``"worker-3"``.
     factor : float
@@ -138,6 +139,10 @@ def slow_worker(cluster: Any = None, worker: str = "", *, factor: float = 5.0) -
     worker = arguments.text("worker", worker, example="worker-3")
     factor = arguments.number("factor", factor, minimum=1, maximum=MAX_FACTOR, example=5)
     cluster = use(cluster, "slow_worker")
+    if getattr(cluster, "replay", False):  # replay mode: the replayed run was made with the slowdown
+        from teachkit.replay_faults import slow
+
+        return slow(cluster, worker, factor)
     try:
         address = cluster.address_of(worker)
     except KeyError as exc:

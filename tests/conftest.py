@@ -5,6 +5,8 @@ Markers (declared in pyproject.toml):
   pyspark and Java. Skipped when the program is missing, but under ``CI=true`` a
   missing program fails the test: CI must prove the kit works, not skip past it.
 - ``cluster``: added automatically to tests that use a cluster fixture.
+
+Replay mode is off for every test (``TEACHKIT_REPLAY=0``) unless the test turns it on.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+# The tests prove the kit on live clusters: never replay the shipped runs instead (not even in a notebook kernel
+# whose workers cannot start). The tests of replay mode turn it on themselves (tests/test_replay.py).
+os.environ["TEACHKIT_REPLAY"] = "0"
+for _name in ("TEACHKIT_NO_WORKERS", "TEACHKIT_SAVE_RUNS"):  # a rehearsal or a recording session: not in tests
+    os.environ.pop(_name, None)
 CLUSTER_FIXTURES = {"cluster", "shared_cluster", "client"}
 # Chromium flags that keep it quiet on a machine with no network but loopback.
 CHROMIUM_ARGS = [

@@ -66,11 +66,12 @@ def pictures() -> list[tuple[str, str]]:
         rec = Recording.load(teachkit.example_path(name))
         job = rec.jobs[-1]
         mid = job.start + 0.5 * (job.end - job.start)
-        reading = next(s for s in job.stages if s.parents)
+        reading = next((s for s in job.stages if s.parents), None)  # none in a one-stage job
         out += [(f"{name}: stage DAG", job.stage_dag()), (f"{name}: task DAG", job.task_dag()),
                 (f"{name}: task DAG by worker", job.task_dag(color_by="worker")), (f"{name}: timeline", job.timeline()),
-                (f"{name}: cluster view", rec.cluster_view(at=mid)), (f"{name}: shuffle view", reading.shuffle_view()),
-                (f"{name}: explain", job.explain())]
+                (f"{name}: cluster view", rec.cluster_view(at=mid)), (f"{name}: explain", job.explain())]
+        if reading is not None:
+            out.append((f"{name}: shuffle view", reading.shuffle_view()))
         rows, workers = progress(rec, at=mid)
         out.append((f"{name}: live view", stages_html(rows, job.name) + workers_html(workers)))
     seed = synthetic_recording(partitions=500, out_partitions=34, workers=5)

@@ -40,6 +40,12 @@ def bind_job(rec: Any, job: int | str | None) -> Job:
     if not isinstance(rec, Recording):
         raise Reply(False, f"the first argument should be the recording from `with teachkit.record(cluster) as rec:`, "
                            f"but it is {kind(rec)}")
+    from teachkit.replay_mode import gap
+
+    not_replayed = gap(rec)  # replay mode, and the block's job is not a shipped run
+    if not_replayed is not None:
+        raise Reply(None, f"replay mode: {not_replayed}, so it has no recorded run to check: this check needs a "
+                          "live cluster (run the notebook where worker processes can start)")
     jobs = rec.jobs
     if job is None or (isinstance(job, int) and not isinstance(job, bool)):
         if not jobs:
