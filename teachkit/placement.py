@@ -1,8 +1,9 @@
 """The data side of "where every key went": what each partition of a persisted result holds, and where.
 
 :func:`keys_by_partition` reads the keys (index values) of every partition of
-a result kept on the workers with ``persist()``; :func:`holders` asks the
-driver which worker holds each of those partitions now.  Both read the
+a result kept on the workers with ``persist()``, :func:`rows_by_partition`
+how many rows each holds; :func:`holders` asks the driver which worker holds
+each of those partitions now.  Both read the
 partitions that are already in memory, by their keys: no task runs, so
 nothing is added to a recording and the shuffle does not run again (a result
 computed again could place its keys on other workers).
@@ -66,6 +67,19 @@ def keys_by_partition(result: Any) -> dict[int, list]:
     futures = _partition_futures(result)
     parts = futures[0].client.gather(futures)
     return {i: sorted({k for k in part.index}, key=str) for i, part in enumerate(parts)}
+
+
+def rows_by_partition(result: Any) -> dict[int, int]:
+    """How many rows each partition of a persisted result holds (``{partition: rows}``, empty ones as 0).
+
+    Raises
+    ------
+    teachkit.errors.ArgumentError
+        When ``result`` is not a persisted dask collection.
+    """
+    futures = _partition_futures(result)
+    parts = futures[0].client.gather(futures)
+    return {i: len(part) for i, part in enumerate(parts)}
 
 
 def holders(result: Any, cluster: Any = None) -> dict[int, list[str]]:

@@ -9,7 +9,7 @@ import pytest
 
 import teachkit
 from teachkit.errors import ArgumentError
-from teachkit.placement import holders, keys_by_partition
+from teachkit.placement import holders, keys_by_partition, rows_by_partition
 from teachkit.views.placement import key_placement
 
 
@@ -71,6 +71,7 @@ def test_the_recording_the_data_and_the_driver_agree_on_where_each_key_is():
             with teachkit.job("placement test groupby"):
                 grouped = df.groupby("category").value.count(split_out=4).persist()
         keys = keys_by_partition(grouped)
+        rows = rows_by_partition(grouped)
         where = holders(grouped, cluster)
         stage = rec.job("placement test groupby").stages[-1]
         view = key_placement(stage, keys, values=grouped.compute().to_dict())
@@ -78,6 +79,7 @@ def test_the_recording_the_data_and_the_driver_agree_on_where_each_key_is():
     assert stage.output == "memory" and stage.boundaries == {0: "shuffle"}
     # every category is in exactly one output partition, with its true count
     placed = [k for ks in keys.values() for k in ks]
+    assert rows == {p: len(ks) for p, ks in keys.items()}  # one row per category in a groupby's result
     assert sorted(placed) == sorted(CATEGORIES)
     truth = sales_pandas(rows=6_000, partitions=6).groupby("category").value.count()
     assert grouped_counts(view) == truth.to_dict()
