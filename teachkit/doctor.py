@@ -282,9 +282,10 @@ class Checkup:
         for check in self.checks:
             mark, color = ("✔ ok", "#007A4D") if check.ok else ("✘ MISSING", "#B00000")
             fix = f'<div style="color:#B00000">fix: {escape(check.fix)}</div>' if not check.ok and check.fix else ""
-            rows.append(f'<tr><td style="padding:2px 10px;color:{color};white-space:nowrap"><b>{mark}</b></td>'
-                        f'<td style="padding:2px 10px;white-space:nowrap">{escape(check.name)}</td>'
-                        f'<td style="padding:2px 10px;overflow-wrap:anywhere">{escape(check.detail)}{fix}</td></tr>')
+            cell = "padding:2px 10px;text-align:left;vertical-align:top"
+            rows.append(f'<tr><td style="{cell};color:{color};white-space:nowrap"><b>{mark}</b></td>'
+                        f'<td style="{cell};white-space:nowrap">{escape(check.name)}</td>'
+                        f'<td style="{cell};overflow-wrap:anywhere">{escape(check.detail)}{fix}</td></tr>')
         color = "#007A4D" if self.ok else "#B00000"
         return (f'<div style="font-family:Helvetica, Arial, sans-serif;font-size:13px;max-width:100%">'
                 f'<div style="font-weight:bold;font-size:14px;margin-bottom:4px">teachkit doctor</div>'

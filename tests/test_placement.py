@@ -31,7 +31,7 @@ def test_a_worker_that_built_no_partition_is_said_to_receive_nothing():
     assert "3 keys to 3 output partitions (1 of them got no key at all)" in text
     assert "Output partition 1 holds books, games: it was built on worker-1." in text
     assert "worker-3 built no output partition" in text and "received 0 B" in text
-    html = view._repr_html_()
+    html = view.fragment()
     assert "1,000" in html and "2.0 KiB" in html and "no key hashed here" in html and "nothing to receive" in html
 
 

@@ -69,4 +69,4 @@ def test_a_recorded_parquet_read_shows_pruning_and_pushdown(tmp_path):
     kinds = [c.kind for c in view.changes]
     assert "column pruning" in kinds and "filter pushdown" in kinds
     assert any("FileScan parquet [category, value] PushedFilters: value > 0.9" == r[2] for r in view.info["rows"])
-    assert "Spark's words" in view._repr_html_()
+    assert "Spark's words" in view.fragment()

@@ -33,8 +33,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from teachkit.errors import ArgumentError
+from teachkit.model.vocabulary import fmt_bytes
 from teachkit.views.display import HtmlView
-from teachkit.views.style import FONT, esc, fmt_bytes, text_on, worker_colors
+from teachkit.views.style import FONT, esc, text_on, worker_colors
 
 
 def received_bytes(stage: Any) -> dict[str, int]:
@@ -156,7 +157,7 @@ def _colors(stage: Any, names: list[str]) -> dict[str, str]:
     return {n: colors.get(n, "#BBBBBB") for n in names if n is not None}
 
 
-_CELL = "padding:4px 10px;vertical-align:top"
+_CELL = "padding:4px 10px;vertical-align:top;text-align:left"
 _RIGHT = "padding:4px 10px;vertical-align:top;text-align:right"
 _HEAD = "padding:4px 10px;text-align:left;border-bottom:1px solid #999"
 

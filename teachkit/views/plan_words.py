@@ -260,7 +260,7 @@ def plan_changes(job: Any) -> PlanChanges:
 
 
 def _html(name: str, changes: list[Change], rows: list[tuple[int, str, str]]) -> str:
-    cell = "padding:3px 10px;vertical-align:top"
+    cell = "padding:3px 10px;vertical-align:top;text-align:left"
     if changes:
         items = "".join(f"<li><b>{esc(c.kind)}</b>: {esc(c.before)} → <b>{esc(c.after)}</b> "
                         f"<span style='color:#555'>(Spark: {esc(c.spark)})</span></li>" for c in changes)
