@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace as NS
+from types import SimpleNamespace as Obj
 
 import pandas as pd
 import pytest
@@ -13,10 +13,10 @@ from teachkit.placement import holders, keys_by_partition, rows_by_partition
 from teachkit.views.placement import key_placement
 
 
-def _stage(parts: dict[int, str], workers: list[str]) -> NS:
-    job = NS(recording=NS(workers=[NS(name=w, added=None, removed=None) for w in workers]), submitted=0.0,
+def _stage(parts: dict[int, str], workers: list[str]) -> Obj:
+    job = Obj(recording=Obj(workers=[Obj(name=w, added=None, removed=None) for w in workers]), submitted=0.0,
              name="j")
-    return NS(id=1, tasks=[NS(partition=p, worker=w) for p, w in parts.items()], job=job, parents=[0],
+    return Obj(id=1, tasks=[Obj(partition=p, worker=w) for p, w in parts.items()], job=job, parents=[0],
               boundaries={0: "shuffle"})
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace as NS
+from types import SimpleNamespace as Obj
 
 import pytest
 
@@ -34,7 +34,7 @@ def test_pruning_pushdown_packing_and_the_split_aggregate_are_found():
 def test_an_unchanged_plan_has_no_change_and_says_so():
     assert find_changes(LOGICAL, LOGICAL) == []
     assert find_changes(None, OPTIMIZED) == []
-    view = plan_changes(NS(name="same", plan=NS(logical=LOGICAL, optimized=LOGICAL)))
+    view = plan_changes(Obj(name="same", plan=Obj(logical=LOGICAL, optimized=LOGICAL)))
     assert view.changes == [] and "changed nothing" in view.sentences()[0]
 
 
