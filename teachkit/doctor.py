@@ -1,7 +1,9 @@
 """``teachkit doctor``: check that this machine can run the course.
 
 One line per check, ``ok`` or ``MISSING``; under each MISSING line, the fix.
-The exit code is 1 when anything is missing.
+The exit code is 1 when anything is missing.  In a notebook, :func:`checkup`
+runs the same checks and returns a :class:`Checkup` that Jupyter shows as a
+table (the last line of a cell): ``teachkit.doctor.checkup()``.
 
 Every check is a function returning a :class:`Check`; checks that touch the
 outside world take what they use (``which``, ``run``) as arguments so tests can
@@ -239,6 +241,81 @@ def report(checks: Iterable[Check], write: Callable[[str], object] = print) -> i
         return 1
     write(f"all {total} checks ok")
     return 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkup:
+    """The doctor's checks as one notebook picture: a table, one row per check, the fix under a missing one.
+
+    ``str()`` gives the lines ``teachkit doctor`` prints; :attr:`ok` says whether
+    everything passed.
+    """
+
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return all(check.ok for check in self.checks)
+
+    @property
+    def missing(self) -> list[Check]:
+        """The checks that failed, in order."""
+        return [check for check in self.checks if not check.ok]
+
+    def summary(self) -> str:
+        """One sentence: all checks ok, or how many are missing."""
+        if self.ok:
+            return f"all {len(self.checks)} checks ok: this machine can run the course"
+        return f"{len(self.missing)} of {len(self.checks)} checks MISSING: fix them and run the cell again"
+
+    def __str__(self) -> str:
+        return "\n".join([line for check in self.checks for line in check.lines()] + [self.summary()])
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = []
+        for check in self.checks:
+            mark, color = ("✔ ok", "#007A4D") if check.ok else ("✘ MISSING", "#B00000")
+            fix = f'<div style="color:#B00000">fix: {escape(check.fix)}</div>' if not check.ok and check.fix else ""
+            cell = "padding:2px 10px;text-align:left;vertical-align:top"
+            rows.append(f'<tr><td style="{cell};color:{color};white-space:nowrap"><b>{mark}</b></td>'
+                        f'<td style="{cell};white-space:nowrap">{escape(check.name)}</td>'
+                        f'<td style="{cell};overflow-wrap:anywhere">{escape(check.detail)}{fix}</td></tr>')
+        color = "#007A4D" if self.ok else "#B00000"
+        return (f'<div style="font-family:Helvetica, Arial, sans-serif;font-size:13px;max-width:100%">'
+                f'<div style="font-weight:bold;font-size:14px;margin-bottom:4px">teachkit doctor</div>'
+                f'<table style="border-collapse:collapse;table-layout:auto;max-width:100%">{"".join(rows)}</table>'
+                f'<div style="margin-top:4px;color:{color}"><b>{escape(self.summary())}</b></div></div>')
+
+
+def checkup(*, cluster: bool = True, which: Callable[[str], str | None] = shutil.which) -> Checkup:
+    """Run the checks of ``teachkit doctor`` from a notebook cell and return them as a table.
+
+    Parameters
+    ----------
+    cluster : bool
+        Also start (and close) a 2-worker cluster in a separate process, as the
+        command does (about 5-10 s); ``False`` skips that check.
+    which : callable
+        How to find a program on the PATH (tests pass one that hides ``dot``).
+
+    Returns
+    -------
+    Checkup
+        Jupyter shows it as a table; ``str()`` gives the command's lines.
+
+    Examples
+    --------
+    >>> report = checkup(cluster=False)          # doctest: +SKIP
+    >>> report.ok, report.summary()              # doctest: +SKIP
+    (True, 'all 12 checks ok: this machine can run the course')
+    """
+    return Checkup(tuple(iter_checks(cluster=cluster, which=which)))
 
 
 def main(*, cluster: bool = True, which: Callable[[str], str | None] = shutil.which) -> int:
