@@ -60,19 +60,72 @@ def killed(cluster) -> teachkit.Recording:
     return rec
 
 
-EXAMPLES = {"groupby": groupby, "pipeline": pipeline, "killed": killed}
+def _work(part):
+    """Every task takes at least 0.15 s, so the work, not Dask's overhead, sets the pace."""
+    import time
+
+    time.sleep(0.15)
+    return part
+
+
+def straggler(cluster) -> teachkit.Recording:
+    """Lesson 6's steal: 24 partitions kept in memory, worker-3 made 6x slower, idle workers steal its queued tasks.
+
+    Kept from the first of up to 5 real runs with at least one confirmed steal
+    and a stage in which one worker ran at least 1.5 times the tasks of another.
+    """
+    import distributed
+
+    from teachkit import faults
+    from teachkit.model.balance import steals, uneven_stages
+
+    df = sales(rows=240_000, partitions=24)
+    for _ in range(5):
+        with teachkit.record(cluster) as rec:
+            with teachkit.job("keep the partitions in memory"):
+                kept = df.persist()
+                distributed.wait(kept)
+            with faults.slow_worker(cluster, "worker-3", factor=6):
+                with teachkit.job("work on kept partitions, worker-3 slowed"):
+                    kept.map_partitions(_work, meta=kept._meta).value.sum().compute()
+        del kept
+        job = rec.job("work on kept partitions, worker-3 slowed")
+        if steals(job) and uneven_stages(job, ratio=1.5):
+            break
+    return rec
+
+
+def seed(cluster) -> teachkit.Recording:
+    """Lesson 8's detailed example at full size: 1,000,000 rows, 500 partitions, 5 workers x 20 task slots."""
+    df = sales(rows=1_000_000, partitions=500)
+    plan = df.groupby("category").count(split_out=8, split_every=500, shuffle_method="tasks").optimize()
+    with teachkit.record(cluster) as rec:
+        with teachkit.job("groupby count, full size"):
+            plan.compute()
+    return rec
+
+
+#: name -> (function, cluster: workers, threads per worker).
+EXAMPLES = {"groupby": (groupby, 3, 1), "pipeline": (pipeline, 3, 1), "killed": (killed, 3, 1),
+            "straggler": (straggler, 3, 1), "seed": (seed, 5, 20)}
 
 
 def main(names: list[str]) -> None:
-    cluster = teachkit.start_cluster(workers=3, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
-    try:
-        for name in names or list(EXAMPLES):
-            rec = EXAMPLES[name](cluster)
-            rec.meta["example"] = name
-            path = rec.save(OUT / f"{name}.json.gz")
-            print(f"{path.name}: {len(rec.events)} events, {path.stat().st_size / 1024:.1f} KiB, "
-                  f"jobs={[j.name for j in rec.jobs]}")
-    finally:
+    for name in names or list(EXAMPLES):
+        make, workers, threads = EXAMPLES[name]
+        cluster = teachkit.start_cluster(workers=workers, threads_per_worker=threads, memory_limit="1GiB",
+                                         dashboard=False)  # reused while the shape stays the same
+        try:
+            rec = make(cluster)
+        except BaseException:
+            cluster.close()
+            raise
+        rec.meta["example"] = name
+        path = rec.save(OUT / f"{name}.json.gz")
+        print(f"{path.name}: {len(rec.events)} events, {path.stat().st_size / 1024:.1f} KiB, "
+              f"jobs={[j.name for j in rec.jobs]}")
+    cluster = teachkit.cluster.current()
+    if cluster is not None:
         cluster.close()
 
 
