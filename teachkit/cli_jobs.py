@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 
@@ -14,14 +15,22 @@ def _say(message: str) -> None:
 
 
 def summary(args: argparse.Namespace) -> int:
-    """Print a saved recording's summary as JSON (exit 1 with one line if it cannot be read)."""
-    from teachkit.model.recording import Recording, RecordingError
+    """Print a saved recording's summary as JSON (exit 1 with one line if it cannot be read).
 
-    try:
-        rec = Recording.load(args.recording)
-    except RecordingError as exc:
-        print(f"teachkit summary: {exc}", file=sys.stderr)
-        return 1
+    A warning while loading (e.g. events put back in time order) is one line on stderr.
+    """
+    from teachkit.errors import RecordingFileError
+    from teachkit.model.recording import Recording
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rec = Recording.load(args.recording)
+        except RecordingFileError as exc:
+            print(f"teachkit summary: {exc}", file=sys.stderr)
+            return 1
+    for warning in caught:
+        print(f"teachkit summary: warning: {warning.message}", file=sys.stderr)
     json.dump(rec.summary(), sys.stdout, indent=2)
     print()
     return 0
@@ -56,13 +65,17 @@ def run_seed_job(rows: int, partitions: int, workers: int, threads: int = 1):
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Run the seed example headless and write its recording and pictures to ``args.out``."""
+    """Run the seed example headless and write its recording and pictures to ``args.out``.
+
+    ``args`` were checked by :mod:`teachkit.cli` (whole numbers in range, a folder that can be written).
+    """
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = getattr(args, "rows", None) or 1_000_000
-    partitions = getattr(args, "partitions", None) or 500
-    workers = getattr(args, "workers", None) or 5
-    rec, result, seconds = run_seed_job(rows, partitions, workers)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"teachkit demo: --out {str(out)!r} cannot be made ({exc.strerror or exc}).", file=sys.stderr)
+        return 2
+    rec, result, seconds = run_seed_job(args.rows, args.partitions, args.workers)
     job = rec.jobs[0]
     _say(f"job done in {seconds:.1f} s: {len(job.dask_tasks):,} Dask tasks; result has {len(result)} categories")
     written = [rec.save(out / "recording.json.gz")]

@@ -5,6 +5,13 @@ real processes (so data really moves between them), bound to 127.0.0.1 only,
 with friendly worker names ``worker-1 ... worker-N``.  ``connect`` attaches to
 an existing scheduler (a real multi-machine cluster).  Both return a
 :class:`Cluster`, the kit's one explicit default cluster.
+
+Nothing the user did not ask for is closed: ``connect`` to the address of a
+running cluster returns that cluster, and ``connect`` to another scheduler
+keeps a running local cluster running (it is no longer the default; close it
+when done).  Every cluster still open is closed when the interpreter exits.  A
+local cluster's log folder is removed when it closes, and a memory
+:class:`~teachkit.watchdog.MemoryWatchdog` says so when its workers stall a job.
 """
 
 from __future__ import annotations
@@ -12,14 +19,21 @@ from __future__ import annotations
 import atexit
 import html
 import logging
-import tempfile
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import dask
 
+from teachkit import arguments, logs, preflight
+from teachkit.errors import ArgumentError, ClusterError
 from teachkit.model.jobs import friendly_names
+from teachkit.restarts import be_patient, missing_reason
+from teachkit.watchdog import watch_memory
+
+__all__ = ["Cluster", "ClusterError", "connect", "current", "start_cluster", "use"]
 
 #: Settings applied while a teaching cluster is created (see docs of each key).
 TEACHING_CONFIG = {
@@ -27,15 +41,12 @@ TEACHING_CONFIG = {
     # cores it costs more than the recorder and teaches nothing here.
     "distributed.worker.profile.enabled": False,
     # Keep dask's log lines out of the notebook: they go to Cluster.log_path.
-    "distributed.admin.log-format": "%(asctime)s %(name)s %(levelname)s %(message)s",
+    "distributed.admin.log-format": logs.LOG_FORMAT,
 }
 
-_current: Cluster | None = None
+_current: Cluster | None = None  # the default cluster
+_open: list[Cluster] = []  # every cluster started or connected here and not closed, oldest first
 log = logging.getLogger("teachkit")
-
-
-class ClusterError(RuntimeError):
-    """A cluster could not be started or reached; the message says what to do."""
 
 
 class Cluster:
@@ -52,6 +63,11 @@ class Cluster:
         self.key = key
         self.log_path = log_path
         self._handlers: list = []
+        self._watchdog: Any = None
+        #: Called (most recent first) just before the cluster closes, e.g. to end a recording block.
+        self.before_close: list[Callable[[], None]] = []
+        #: Friendly name -> (time.monotonic() of a kill, restart?, the killed address), noted by teachkit.faults.
+        self.killed: dict[str, tuple[float, bool, str]] = {}
 
     @property
     def address(self) -> str:
@@ -85,18 +101,35 @@ class Cluster:
         Raises
         ------
         KeyError
-            With the names of the workers there are.
+            With the names of the workers there are, or, for a worker whose
+            Nanny is restarting it, how long to wait.
         """
         workers = self.workers
-        if worker in workers:
-            return workers[worker]
-        if worker in workers.values():
-            return worker
-        raise KeyError(f"There is no worker named {worker!r}; the workers are: {', '.join(workers) or 'none'}.")
+        address = workers.get(worker, worker if worker in workers.values() else None)
+        if address is not None and self.killed.get(worker, (0, True, None))[2] != address:
+            return address
+        gone = self._gone(worker)
+        raise KeyError(gone or f"There is no worker named {worker!r}; the workers are: {', '.join(workers) or 'none'}.")
+
+    def _gone(self, worker: str) -> str | None:
+        """Why a worker of this local cluster is missing (killed, restarting), if it is one."""
+        return missing_reason(self.local, self.killed, worker)
 
     def close(self) -> None:
-        """Close the client and, for a local cluster, every process it started."""
+        """Close the client and, for a local cluster, every process it started, and remove its log folder."""
         global _current
+        for hook in list(reversed(self.before_close)):
+            try:
+                hook()
+            except Exception:  # a hook must never keep the cluster open
+                pass
+        self.before_close = []
+        was_running = self.running
+        if self._watchdog is not None and self.local is not None:
+            try:
+                self.local.loop.add_callback(self._watchdog.stop)
+            except Exception:
+                pass
         try:
             if self.client is not None:
                 self.client.close(timeout=10)
@@ -107,10 +140,20 @@ class Cluster:
                 self.local.close(timeout=20)
         except Exception:
             pass
-        _restore_logging(self._handlers)
+        logs.restore_logging(self._handlers)
         self._handlers = []
+        if self.log_path is not None:
+            logs.remove_log_dir(self.log_path.parent)
+        if self in _open:
+            _open.remove(self)
         if _current is self:
-            _current = None
+            _current = next((c for c in reversed(_open) if c.running), None)
+            if _current is not None:
+                _make_default(_current)
+            elif was_running:
+                from teachkit.local_runs import notice_after_close
+
+                notice_after_close()
 
     def __enter__(self) -> Cluster:
         return self
@@ -161,11 +204,14 @@ def start_cluster(
     Parameters
     ----------
     workers : int
-        Number of worker processes, named ``worker-1 ... worker-N``.
+        Number of worker processes, named ``worker-1 ... worker-N``; at most
+        what this machine's free memory holds (about 200 MiB a process) and
+        at most :data:`teachkit.preflight.MAX_LOCAL_WORKERS`.
     threads_per_worker : int
         Task slots (threads) per worker, like Spark's executor cores.
     memory_limit : str or int or None
-        Memory limit per worker, e.g. ``"2GiB"``.
+        Memory limit per worker, e.g. ``"2GiB"``.  A job whose workers run out
+        of it is stuck, and the kit says so in one line.
     dashboard : bool
         Serve the Dask dashboard on a random port of 127.0.0.1.
 
@@ -175,6 +221,14 @@ def start_cluster(
         Reused when called again with the same arguments while it runs;
         replaced (the old one closed cleanly) when the arguments differ.
 
+    Raises
+    ------
+    ArgumentError
+        A wrong argument (checked before anything starts).
+    ClusterError
+        In a script that starts the cluster without ``if __name__ ==
+        "__main__":``, or when the cluster cannot start.
+
     Examples
     --------
     >>> import teachkit
@@ -182,21 +236,25 @@ def start_cluster(
     >>> sorted(cluster.workers)                       # doctest: +SKIP
     ['worker-1', 'worker-2']
     """
-    global _current
-    if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a whole number of at least 1, not {workers!r}.")
-    if not isinstance(threads_per_worker, int) or threads_per_worker < 1:
-        raise ValueError(f"threads_per_worker must be a whole number of at least 1, not {threads_per_worker!r}.")
+    workers, threads_per_worker, memory_limit, dashboard = preflight.check_cluster_arguments(
+        workers, threads_per_worker, memory_limit, dashboard)
+    if preflight.in_spawned_worker():
+        raise ClusterError(preflight.guard_sentence("in a worker process"))
+    where = preflight.unguarded_script(sys._getframe(1))
+    if where is not None:
+        raise ClusterError(preflight.guard_sentence(where))
     key = ("local", workers, threads_per_worker, memory_limit, dashboard)
-    if _current is not None:
-        if _current.key == key and _current.running:
-            return _current
-        _current.close()
+    for cluster in list(_open):
+        if cluster.local is not None and cluster.running and cluster.key == key:
+            return _make_default(cluster)
+    for cluster in list(_open):
+        if cluster.local is not None:
+            cluster.close()  # replaced: other arguments (a connected cluster stays connected)
 
     from distributed import Client, LocalCluster
 
-    log_path = Path(tempfile.mkdtemp(prefix="teachkit-logs-")) / "cluster.log"
-    handlers = _route_logging(log_path)
+    log_path = logs.make_log_dir() / "cluster.log"
+    handlers = logs.route_logging(log_path)
     t0 = time.perf_counter()
     try:
         with dask.config.set(TEACHING_CONFIG):
@@ -214,18 +272,32 @@ def start_cluster(
             )
             client = Client(local, set_as_default=True)
     except Exception as exc:
-        _restore_logging(handlers)
+        logs.restore_logging(handlers)
         raise ClusterError(
             f"Could not start a local cluster of {workers} workers ({type(exc).__name__}: {exc}); "
-            f"see the log at {log_path} and try fewer workers."
+            f"see the log at {log_path} and try fewer workers or a larger memory_limit."
         ) from None
-    _current = Cluster(client, local, key=key, log_path=log_path)
-    _current._handlers = handlers
-    from teachkit.stragglers import quiet_workers  # worker processes log to the same file
-
-    quiet_workers(_current)
+    be_patient(local)  # a killed worker may take more than dask's 15 s to come back here
+    cluster = Cluster(client, local, key=key, log_path=log_path)
+    cluster._handlers = handlers
+    logs.quiet_workers(client, log_path)  # worker processes log to the same file
+    cluster._watchdog = watch_memory(local)
+    _open.append(cluster)
     log.info("started %d workers in %.1f s", workers, time.perf_counter() - t0)
-    return _current
+    return _make_default(cluster)
+
+
+def _make_default(cluster: Cluster) -> Cluster:
+    """Make ``cluster`` the kit's default and its client dask's default (jobs go there)."""
+    global _current
+    from distributed.client import _set_global_client
+
+    _current = cluster
+    _set_global_client(cluster.client)
+    from teachkit.local_runs import forget_after_close
+
+    forget_after_close()
+    return cluster
 
 
 def connect(address: str, *, timeout: float = 10) -> Cluster:
@@ -234,20 +306,32 @@ def connect(address: str, *, timeout: float = 10) -> Cluster:
     Parameters
     ----------
     address : str
-        The scheduler's address, e.g. ``"tcp://10.0.0.5:8786"``.
+        The scheduler's address, e.g. ``"tcp://10.0.0.5:8786"``.  The address
+        of the running local cluster returns that cluster.
     timeout : float
-        Seconds to wait for the scheduler.
+        Seconds to wait for the scheduler: anything that does not answer as a
+        Dask scheduler within it (a web server, a silent port) is an error.
 
     Raises
     ------
+    ArgumentError
+        A wrong address or timeout.
     ClusterError
-        When no scheduler answers at ``address``.
+        When nothing answers as a Dask scheduler at ``address`` in time.
+
+    Notes
+    -----
+    Nothing is closed: a running local cluster keeps running (one line says
+    so; jobs now go to ``address``), and so does an earlier connection.
     """
-    global _current
+    address = preflight.check_address(address)
+    timeout = arguments.number("timeout", timeout, minimum=0, above=True, example=10, unit="s")
+    for cluster in list(_open):
+        if cluster.running and _same_address(cluster.address, address):
+            return _make_default(cluster)
+    preflight.probe_scheduler(address, timeout)
     from distributed import Client
 
-    if _current is not None and _current.running and _current.key == ("remote", address):
-        return _current
     try:
         client = Client(address, timeout=timeout, set_as_default=True)
     except Exception as exc:
@@ -255,10 +339,21 @@ def connect(address: str, *, timeout: float = 10) -> Cluster:
             f"Could not reach a Dask scheduler at {address!r} within {timeout:g} s ({type(exc).__name__}); "
             "check the address and that `dask scheduler` is running there."
         ) from None
-    if _current is not None:
-        _current.close()
-    _current = Cluster(client, None, key=("remote", address))
-    return _current
+    cluster = Cluster(client, None, key=("remote", address))
+    _open.append(cluster)
+    for local in [c for c in _open if c.local is not None and c.running]:
+        logs.say(f"teachkit: connected to {address}; the local cluster at {local.address} keeps running (jobs now go "
+                 f"to {address}): close it with its close() when you no longer need it.")
+    return _make_default(cluster)
+
+
+def _same_address(a: str, b: str) -> bool:
+    try:
+        from distributed.comm.addressing import normalize_address, resolve_address
+
+        return resolve_address(normalize_address(a)) == resolve_address(normalize_address(b))
+    except Exception:
+        return a == b
 
 
 def current() -> Cluster | None:
@@ -266,33 +361,24 @@ def current() -> Cluster | None:
     return _current if _current is not None and _current.running else None
 
 
-def _route_logging(path: Path) -> list:
-    """Send the in-process ``distributed`` logs to a file instead of the notebook."""
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter(TEACHING_CONFIG["distributed.admin.log-format"]))
-    saved = []
-    for name in ("distributed", "tornado"):
-        logger = logging.getLogger(name)
-        saved.append((logger, list(logger.handlers), logger.propagate))
-        for h in list(logger.handlers):
-            logger.removeHandler(h)
-        logger.addHandler(handler)
-        logger.propagate = False
-    return saved
+def use(cluster: Any, what: str) -> Cluster:
+    """The given cluster, or the current one, checked to be a running teachkit cluster.
 
-
-def _restore_logging(saved: list) -> None:
-    for logger, handlers, propagate in saved:
-        for h in list(logger.handlers):
-            logger.removeHandler(h)
-            if isinstance(h, logging.FileHandler):
-                h.close()
-        for h in handlers:
-            logger.addHandler(h)
-        logger.propagate = propagate
+    ``what`` names the caller in the messages, e.g. ``"kill_worker"``.
+    """
+    if cluster is None:
+        cluster = current()
+        if cluster is None:
+            raise ClusterError(f"There is no cluster: start one with teachkit.start_cluster() before {what}.")
+    if not isinstance(cluster, Cluster):
+        raise ArgumentError(f"{what} needs the cluster from teachkit.start_cluster() (or teachkit.connect()), "
+                            f"not a {type(cluster).__name__}.")
+    if not cluster.running:
+        raise ClusterError("That cluster is closed: start a new one with teachkit.start_cluster().")
+    return cluster
 
 
 @atexit.register
 def _close_at_exit() -> None:
-    if _current is not None:
-        _current.close()
+    for cluster in list(reversed(_open)):
+        cluster.close()

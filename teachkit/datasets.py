@@ -10,7 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from teachkit import arguments
+from teachkit.errors import ArgumentError
+
 CATEGORIES = ("books", "games", "garden", "kitchen", "music", "sports", "tools", "toys")
+#: Most rows in one partition (about 25 bytes a row: 250 MB, already more than a worker should hold at once).
+MAX_ROWS_PER_PARTITION = 10_000_000
+#: Most partitions (each one is at least one task, and dask's graph grows with them).
+MAX_PARTITIONS = 100_000
 
 
 def make_partition(index: int, rows: int, seed: int = 0) -> pd.DataFrame:
@@ -33,9 +40,16 @@ def sales(rows: int = 1_000_000, partitions: int = 500, seed: int = 0):
     ----------
     rows, partitions : int
         Total rows and number of partitions (rows are split evenly; the
-        remainder is dropped so every partition has the same size).
+        remainder is dropped so every partition has the same size).  At
+        least one row per partition, at most 10,000,000 rows per partition
+        and 100,000 partitions.
     seed : int
-        Seed of the random values; the same seed gives the same data.
+        Seed of the random values (0 or more); the same seed gives the same data.
+
+    Raises
+    ------
+    teachkit.errors.ArgumentError
+        A count that is not a whole number, or out of range.
 
     Examples
     --------
@@ -47,8 +61,7 @@ def sales(rows: int = 1_000_000, partitions: int = 500, seed: int = 0):
     """
     import dask.dataframe as dd
 
-    if partitions < 1 or rows < partitions:
-        raise ValueError(f"Need at least one row per partition: rows={rows}, partitions={partitions}.")
+    rows, partitions, seed = check_sizes(rows, partitions, seed)
     per = rows // partitions
     meta = make_partition(0, 0, seed)
     return dd.from_map(make_partition, range(partitions), rows=per, seed=seed, meta=meta, enforce_metadata=False)
@@ -56,5 +69,22 @@ def sales(rows: int = 1_000_000, partitions: int = 500, seed: int = 0):
 
 def sales_pandas(rows: int = 1_000_000, partitions: int = 500, seed: int = 0) -> pd.DataFrame:
     """The same table as :func:`sales`, built locally with pandas (to check answers)."""
+    rows, partitions, seed = check_sizes(rows, partitions, seed)
     per = rows // partitions
     return pd.concat([make_partition(i, per, seed) for i in range(partitions)], ignore_index=True)
+
+
+def check_sizes(rows: int, partitions: int, seed: int = 0) -> tuple[int, int, int]:
+    """The arguments of :func:`sales`, checked (raises ``ArgumentError`` naming the first bad one)."""
+    rows = arguments.count("rows", rows, example=1_000_000)
+    partitions = arguments.count("partitions", partitions, maximum=MAX_PARTITIONS, example=100,
+                                 why=f"at most {MAX_PARTITIONS:,} partitions (each one is a task)")
+    seed = arguments.count("seed", seed, minimum=0, example=0)
+    if rows < partitions:
+        raise ArgumentError(f"rows={rows} is fewer than partitions={partitions}: each partition needs at least one "
+                            "row, so use fewer partitions or more rows.")
+    if rows // partitions > MAX_ROWS_PER_PARTITION:
+        raise ArgumentError(f"rows={rows:,} in {partitions} partition(s) is {rows // partitions:,} rows a partition, "
+                            f"more than a worker should hold at once (at most {MAX_ROWS_PER_PARTITION:,}): "
+                            "use more partitions.")
+    return rows, partitions, seed

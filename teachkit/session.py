@@ -9,29 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
+from teachkit.errors import RecordingStartError
 from teachkit.model.recording import Recording
-from teachkit.record.events import key_str
-from teachkit.record.plugins import (
-    SCHEDULER_PLUGIN_NAME,
-    WORKER_PLUGIN_NAME,
-    drain_scheduler,
-    finish_recording,
-    no_gc,
-    start_recording,
-    unpack,
-)
+from teachkit.record.control import drain_scheduler, finish_recording, start_recording
+from teachkit.record.plan import plan_event
+from teachkit.record.scheduler_recorder import SCHEDULER_PLUGIN_NAME
+from teachkit.record.wire import no_gc, unpack
+from teachkit.record.worker_recorder import WORKER_PLUGIN_NAME
 
 #: Seconds to wait for a persisted job to finish before the recording closes.
 PERSIST_WAIT_S = 600
-
-
-class RecordError(RuntimeError):
-    """Recording cannot start; the message says what to do."""
 
 
 def resolve_client(target: Any = None):
@@ -49,21 +42,21 @@ def resolve_client(target: Any = None):
 
             return default_client()
         except ValueError:
-            raise RecordError(
+            raise RecordingStartError(
                 "There is no cluster to record: call teachkit.start_cluster() first, or pass a cluster or Client."
             ) from None
     if isinstance(target, cluster_mod.Cluster):
         if not target.running:
-            raise RecordError("That cluster is closed: start a new one with teachkit.start_cluster().")
+            raise RecordingStartError("That cluster is closed: start a new one with teachkit.start_cluster().")
         return target.client
     if isinstance(target, Client):
         return target
     if hasattr(target, "scheduler_address") and hasattr(target, "workers"):
-        raise RecordError(
+        raise RecordingStartError(
             "teachkit.record needs a Client for a plain dask cluster: pass Client(cluster), "
             "or start one with teachkit.start_cluster()."
         )
-    raise RecordError(
+    raise RecordingStartError(
         f"teachkit.record cannot record a {type(target).__name__}: pass the cluster from "
         "teachkit.start_cluster() (or teachkit.connect()), or a distributed Client."
     )
@@ -112,10 +105,16 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
     ...     df.groupby("category").count().compute()
     >>> rec.summary()["jobs"][0]["num_tasks"]                   # doctest: +SKIP
     """
+    from teachkit.arguments import flag
+
+    live = flag("live", live)
     client = resolve_client(target)
     rec = Recording(meta=_meta(client))
     session = _Session(client, rec)
     session.start()
+    from teachkit.block_guard import guard_block
+
+    session.unguard = guard_block(session, target)
     watcher = None
     if live:
         from teachkit.views.live import LiveView  # lazy: views sit above the session
@@ -125,6 +124,8 @@ def record(target: Any = None, *, live: bool = False) -> Iterator[Recording]:
         yield rec
     finally:
         exc = sys.exc_info()[1]
+        if watcher is not None:
+            watcher.halt()  # its polls drain the scheduler too: the final drain must not race them
         session.stop(wait=exc is None)
         if watcher is not None:
             watcher.finish(rec)
@@ -139,8 +140,11 @@ class _Session:
         self.offset = 0.0
         self.since = 0.0
         self.futures: list = []
-        self.plans: list[dict] = []
+        self._plans: list[dict] = []  # noted on the client's thread, taken by the drains
+        self._plans_lock = threading.Lock()
         self._original = None
+        self.stopped = False
+        self.unguard: list = []  # undoes what teachkit.block_guard set up
 
     def warn(self, where: str, exc: BaseException | str) -> None:
         self.rec._extend([{"kind": "warning", "t": time.time() + self.offset, "where": where, "message": str(exc)}])
@@ -157,19 +161,44 @@ class _Session:
         self.since = reply["t"]
         self.rec.meta.update(t0=reply["t"], clock_offset_client=self.offset)
         if not reply["started"]:
-            raise RecordError("A teachkit recording is already running on this cluster: end it before starting another.")
+            raise RecordingStartError(
+                "A teachkit recording is already running on this cluster: end it before starting another.")
         if reply["worker_error"]:
             self.warn("worker plugin", reply["worker_error"])
         self._hook_plans()
 
     def drain(self) -> list[dict]:
-        """Pull the scheduler's new events (used by the live view while jobs run)."""
+        """Pull the scheduler's new events and the plans noted since (used by the live view while jobs run).
+
+        A job's plan is noted before its graph is sent, so every graph this
+        drain brings comes with its plan: the live model names and cuts the job
+        exactly as the finished recording will.
+        """
         events = unpack(self.client.run_on_scheduler(drain_scheduler))
+        events += self._take_plans()
         events.sort(key=itemgetter("t"))
         self.rec._extend(events)
         return events
 
-    def stop(self, wait: bool) -> None:
+    def _take_plans(self) -> list[dict]:
+        with self._plans_lock:
+            plans, self._plans = self._plans, []
+        return plans
+
+    def stop(self, wait: bool, why: str = "") -> None:
+        """End the recording (once): collect every event; ``why`` says why it ends early, if it does."""
+        if self.stopped:
+            return
+        self.stopped = True
+        for undo in self.unguard:
+            with contextlib.suppress(Exception):
+                undo()
+        if why:
+            from teachkit.logs import say
+
+            say(f"teachkit: {why}: the recording ends here, with the events up to now; close the cluster after "
+                "the block to record whole jobs.")
+            self.warn("record block", f"{why}; the recording ended there")
         client = self.client
         self._unhook_plans()
         pending = [f for f in self.futures if f.status == "pending"]  # persisted, still running
@@ -185,11 +214,17 @@ class _Session:
         keys = {f.key for f in self.futures}
         self.futures = []
         released = tuple(k for k in keys if client.refcount.get(k, 0) == 0)
-        gathered = list(self.plans)  # added in one go: the recording sorts its events once
+        gathered = self._take_plans()  # added in one go: the recording sorts its events once
         try:
             # One round trip: the scheduler's last events and every worker's; both plugins removed.
             chunks, per_worker = client.run_on_scheduler(finish_recording, released, client.id, self.since)
         except Exception as exc:  # e.g. the client itself is gone: keep what the recording has
+            if client.status != "running":
+                from teachkit.logs import say
+
+                exc = ("the cluster's client was closed inside the record block, so the scheduler's events "
+                       "(the jobs' tasks) could not be collected")
+                say(f"teachkit: {exc}; close the cluster after the block.")
             self.warn("drain scheduler", exc)
             with contextlib.suppress(Exception):
                 client.unregister_scheduler_plugin(SCHEDULER_PLUGIN_NAME)
@@ -216,7 +251,9 @@ class _Session:
 
         def graph_to_futures(expr, keys, *args, **kwargs):
             try:
-                session.plans.append(_plan_event(expr, keys, time.time() + session.offset))
+                plan = plan_event(expr, keys, time.time() + session.offset)
+                with session._plans_lock:
+                    session._plans.append(plan)
             except Exception as exc:
                 session.warn("plan", exc)
             futures = original(expr, keys, *args, **kwargs)
@@ -236,74 +273,6 @@ class _Session:
             except AttributeError:
                 pass
             self._original = None
-
-
-def _plan_event(expr: Any, keys: Any, t: float) -> dict:
-    """The client-side plan of one job: logical (as written) and optimised expressions."""
-    logical_exprs, action = _logical_exprs()
-    logical = "\n".join(filter(None, (_tree(e) for e in logical_exprs))) or None
-    optimized = "\n".join(filter(None, (_tree(e) for e in _unwrap(expr)))) or None
-    return {
-        "kind": "plan",
-        "t": t,
-        "keys": [key_str(k) for k in keys],
-        "logical": logical,
-        "optimized": optimized,
-        "name": _plan_name(logical_exprs[0]) if logical_exprs else None,
-        "action": action,
-    }
-
-
-def _unwrap(expr: Any) -> list:
-    """The collections' expressions inside dask's wrappers (FinalizeCompute, _ExprSequence)."""
-    name = type(expr).__name__
-    if name in ("FinalizeCompute", "_ExprSequence", "ExprSequence") and getattr(expr, "operands", None):
-        return [inner for op in expr.operands for inner in _unwrap(op)]
-    return [expr]
-
-
-def _logical_exprs(max_depth: int = 25) -> tuple[list, str | None]:
-    """Find the collections being computed, and the action, in the calling frames.
-
-    ``dask.compute``/``dask.persist`` and the Client's ``compute``/``persist`` hold
-    the collections in a local named ``collections``; the innermost of those
-    functions names the action (``"compute"`` sends results to the client,
-    ``"persist"`` keeps them on the workers).
-    """
-    frame = sys._getframe(2)
-    action = None
-    exprs: list = []
-    for _ in range(max_depth):
-        if frame is None:
-            break
-        name = frame.f_code.co_name
-        if action is None and name in ("compute", "persist"):
-            action = name
-        colls = frame.f_locals.get("collections")
-        if not exprs and isinstance(colls, (list, tuple)) and colls and all(hasattr(c, "expr") for c in colls):
-            exprs = [c.expr for c in colls]
-        if exprs and action:
-            break
-        frame = frame.f_back
-    return exprs, action
-
-
-def _tree(expr: Any) -> str | None:
-    try:
-        lines = expr._tree_repr_lines()
-        return lines if isinstance(lines, str) else "\n".join(lines)
-    except Exception:
-        return None
-
-
-def _plan_name(expr: Any) -> str | None:
-    """A readable job name from the expression, e.g. ``"groupby count"``."""
-    try:
-        from teachkit.model.plan_names import expr_name
-
-        return expr_name(expr)
-    except Exception:
-        return None
 
 
 def _meta(client) -> dict:

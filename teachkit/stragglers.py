@@ -1,4 +1,4 @@
-"""Stragglers on demand: a slow worker, some long tasks, and quiet worker logs.
+"""Stragglers on demand: a slow worker, and some long tasks.
 
 ``slow_worker`` makes one worker process take ``factor`` times as long for
 every task it runs (a worker plugin sleeps, in the task's own thread, for
@@ -8,25 +8,40 @@ partitions' tasks long wherever they run.  Either way the scheduler's queuing
 gives idle workers more tasks and work stealing moves queued tasks away from
 the busy worker; a recording shows both.  Both work on remote clusters too.
 
-Both are re-exported by :mod:`teachkit.faults`.
+A second ``slow_worker`` call for the same worker replaces the first (the new
+factor is the one in force, as printed); the earlier handle's ``undo()`` then
+does nothing.  Both are re-exported by :mod:`teachkit.faults`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from teachkit import arguments
+from teachkit.cluster import use
+from teachkit.errors import ArgumentError, FaultError
+
 SLOW_PLUGIN_PREFIX = "teachkit-slow-"
-QUIET_PLUGIN_NAME = "teachkit-quiet"
+#: Largest slowdown factor (a task of 10 ms then takes 10 s).
+MAX_FACTOR = 1000.0
+#: Longest sleep slow_partitions adds to a task, in seconds.
+MAX_SLEEP_S = 600.0
+#: The slowdown in force per (client, worker name): a new call replaces it.
+_ACTIVE: dict[tuple[str, str], Slow] = {}
 
 
 class _SlowTasks(WorkerPlugin):
-    """Stretch every task run by one worker process (by address) ``factor`` times."""
+    """Stretch every task run by one worker process (by address) ``factor`` times.
 
-    idempotent = True
+    Not idempotent: registering it again under the same name replaces the one
+    in force (the worker tears the old one down first), so a new factor applies.
+    """
+
+    idempotent = False
 
     def __init__(self, address: str, factor: float) -> None:
         self.address, self.factor = address, factor
@@ -70,14 +85,19 @@ class Slow:
         self.undone = False
 
     def undo(self) -> None:
-        """Remove the slowdown (the worker process keeps running)."""
-        if not self.undone:
-            self.undone = True
-            try:
-                self.client.unregister_worker_plugin(self.name)
-            except Exception:
-                pass
-            print(f"teachkit: {self.worker} runs at normal speed again", flush=True)
+        """Remove the slowdown (the worker process keeps running); nothing if a later call replaced it."""
+        if self.undone:
+            return
+        self.undone = True
+        slot = (self.client.id, self.worker)
+        if _ACTIVE.get(slot) is not self:
+            return  # replaced by a later slow_worker call, which is the one in force
+        del _ACTIVE[slot]
+        try:
+            self.client.unregister_worker_plugin(self.name)
+        except Exception:
+            pass
+        print(f"teachkit: {self.worker} runs at normal speed again", flush=True)
 
     def __enter__(self) -> Slow:
         return self
@@ -99,7 +119,8 @@ def slow_worker(cluster: Any = None, worker: str = "", *, factor: float = 5.0) -
     worker : str
         Friendly name, e.g. ``"worker-3"``.
     factor : float
-        How many times slower, at least 1.  The worker sleeps for ``factor - 1``
+        How many times slower, from 1 to 1000.  A second call for the same
+        worker replaces the first.  The worker sleeps for ``factor - 1``
         times each task's real duration, in the task's own thread (its slot
         stays busy), so very short tasks stay short: for a visible effect make
         tasks longer too (:func:`slow_partitions`) or use a large factor.
@@ -114,16 +135,24 @@ def slow_worker(cluster: Any = None, worker: str = "", *, factor: float = 5.0) -
     >>> with faults.slow_worker(cluster, "worker-3", factor=20):       # doctest: +SKIP
     ...     df.groupby("category").count().compute()
     """
-    from teachkit.faults import FaultError, _address, _any_cluster
-
-    cluster = _any_cluster(cluster, "slow_worker")
-    if not factor >= 1:
-        raise FaultError(f"factor must be at least 1 (how many times slower), not {factor!r}.")
-    address = _address(cluster, worker)
+    worker = arguments.text("worker", worker, example="worker-3")
+    factor = arguments.number("factor", factor, minimum=1, maximum=MAX_FACTOR, example=5)
+    cluster = use(cluster, "slow_worker")
+    try:
+        address = cluster.address_of(worker)
+    except KeyError as exc:
+        raise FaultError(exc.args[0]) from None
     name = f"{SLOW_PLUGIN_PREFIX}{worker}"
-    cluster.client.register_plugin(_SlowTasks(address, float(factor)), name=name)
-    print(f"teachkit: {worker} now runs every task {factor:g}x slower (a straggler); undo() to stop", flush=True)
-    return Slow(cluster.client, worker, name, factor)
+    slot = (cluster.client.id, worker)
+    earlier = _ACTIVE.get(slot)
+    cluster.client.register_plugin(_SlowTasks(address, factor), name=name)
+    slow = _ACTIVE[slot] = Slow(cluster.client, worker, name, factor)
+    instead = f" (instead of {earlier.factor:g}x)" if earlier is not None and not earlier.undone else ""
+    if earlier is not None:
+        earlier.undone = True
+    print(f"teachkit: {worker} now runs every task {factor:g}x slower{instead} (a straggler); undo() to stop",
+          flush=True)
+    return slow
 
 
 def _sleep_partition(part, numbers, seconds, partition_info=None):
@@ -144,46 +173,20 @@ def slow_partitions(df: Any, partitions: list[int], seconds: float = 1.0) -> Any
     >>> len(df.compute(scheduler="sync"))
     400
     """
-    from teachkit.faults import FaultError
-
-    numbers = sorted({int(p) for p in partitions})
+    if not hasattr(df, "npartitions") or not hasattr(df, "map_partitions"):
+        raise ArgumentError(f"slow_partitions needs a dask DataFrame (e.g. teachkit.datasets.sales()), "
+                            f"not a {type(df).__name__}.")
+    numbers = _partition_numbers(partitions)
     bad = [p for p in numbers if not 0 <= p < df.npartitions]
     if bad:
-        raise FaultError(f"There is no partition {bad[0]}: this frame has partitions 0 to {df.npartitions - 1}.")
-    if seconds < 0:
-        raise FaultError(f"seconds must be 0 or more, not {seconds!r}.")
-    return df.map_partitions(_sleep_partition, numbers, float(seconds), meta=df._meta, enforce_metadata=False,
+        raise ArgumentError(f"There is no partition {bad[0]}: this frame has partitions 0 to {df.npartitions - 1}.")
+    seconds = arguments.number("seconds", seconds, minimum=0, maximum=MAX_SLEEP_S, example=1, unit="s")
+    return df.map_partitions(_sleep_partition, numbers, seconds, meta=df._meta, enforce_metadata=False,
                              align_dataframes=False)
 
 
-class _QuietLogs(WorkerPlugin):
-    """In each worker process, send ``distributed`` log lines to a file instead of stderr.
-
-    Worker processes inherit the notebook's stderr; ipykernel forwards it into
-    the notebook, so without this a killed peer shows up as tracebacks there.
-    """
-
-    idempotent = True
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def setup(self, worker) -> None:
-        handler = logging.FileHandler(self.path)
-        handler.setFormatter(logging.Formatter(f"%(asctime)s [{worker.address}] %(name)s %(levelname)s %(message)s"))
-        for name in ("distributed", "tornado"):
-            logger = logging.getLogger(name)
-            for h in list(logger.handlers):
-                if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
-                    logger.removeHandler(h)
-            logger.addHandler(handler)
-            logger.propagate = False
-
-
-def quiet_workers(cluster: Any) -> None:
-    """Route every worker process's dask logs to the cluster's log file (also future, restarted ones)."""
-    path = getattr(cluster, "log_path", None)
-    if path is None or getattr(cluster, "_teachkit_quiet", False):
-        return
-    cluster.client.register_plugin(_QuietLogs(str(path)), name=QUIET_PLUGIN_NAME)
-    cluster._teachkit_quiet = True
+def _partition_numbers(partitions: Any) -> list[int]:
+    """Partition numbers from a list, range or other iterable of whole numbers."""
+    if isinstance(partitions, (str, bytes)) or not isinstance(partitions, Iterable):
+        raise ArgumentError(f"partitions={partitions!r} is not a list of partition numbers: pass one such as [0, 5].")
+    return sorted({arguments.count("partition number", p, minimum=0, example=0) for p in partitions})

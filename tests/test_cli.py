@@ -18,19 +18,27 @@ def test_help_lists_the_subcommands(capsys):
     assert all(name in out for name in ("doctor", "demo", "summary"))
 
 
-def test_demo_and_summary_are_delegated(monkeypatch):
+def test_demo_and_summary_are_delegated(monkeypatch, tmp_path):
     calls = []
     fake = types.SimpleNamespace(
-        demo=lambda args: calls.append(("demo", args.out)) or 0,
+        demo=lambda args: calls.append(("demo", args.out, args.rows, args.partitions, args.workers)) or 0,
         summary=lambda args: calls.append(("summary", args.recording)) or 3,
     )
     monkeypatch.setitem(sys.modules, "teachkit.cli_jobs", fake)
-    assert main(["demo", "--out", "here"]) == 0
-    assert main(["summary", "run.json.gz"]) == 3
-    assert calls == [("demo", "here"), ("summary", "run.json.gz")]
+    saved = tmp_path / "run.json.gz"
+    saved.write_bytes(b"")
+    assert main(["demo", "--out", str(tmp_path / "here"), "--rows", "400", "--partitions", "4"]) == 0
+    assert main(["summary", str(saved)]) == 3
+    assert calls == [("demo", tmp_path / "here", 400, 4, 5), ("summary", str(saved))]
 
 
-def test_a_missing_job_module_is_a_clear_message(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "teachkit.cli_jobs", None)  # import fails as if absent
-    assert main(["demo"]) == 2
-    assert "not available" in capsys.readouterr().err
+def test_a_teachkit_error_while_running_is_one_line_and_exit_1(monkeypatch, capsys, tmp_path):
+    from teachkit.errors import ClusterError
+
+    def fail(args):
+        raise ClusterError("Could not start a local cluster of 5 workers; try fewer workers.")
+
+    monkeypatch.setitem(sys.modules, "teachkit.cli_jobs", types.SimpleNamespace(demo=fail))
+    assert main(["demo", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == "teachkit demo: Could not start a local cluster of 5 workers; try fewer workers.\n"

@@ -102,7 +102,10 @@ def test_worker_death_steal_and_rerun(failure_frames):
     steal = f.bookmarks["steal"]
     assert captions[steal[0]] == "worker-3 is idle and steals task 0 of stage 0 from worker-1."
     assert f.steps[steal[0]]["d"][0][:3] == [0, RERUN, 2]  # now on worker-3
-    assert captions[-1].endswith("Stage 1 is done: 1 task on 1 worker; its results go to the driver.")
+    assert captions[-2].endswith("Stage 1 is done: 1 task on 1 worker; its results go to the driver.")
+    assert captions[-1] == ("The driver gathers the result: 1000 B from worker-3 (1 partition); "
+                            "compute() returns it to your notebook.")
+    assert f.bookmarks["gather"] == [len(f) - 1] and f.steps[-1]["kind"] == "gather"
     assert f.states_at(len(f) - 1) == [DONE, DONE, DONE]
     assert PENDING in f.states_at(0) and LOST not in f.states_at(len(f) - 1)
 
@@ -252,3 +255,39 @@ def test_real_groupby_never_overloads_a_slot(tmp_path):
     assert len(f.tasks) > 100 and slot_overloads(f) == []
     assert [s["t"] for s in f.steps] == sorted(s["t"] for s in f.steps)
     assert set(f.states_at(len(f) - 1)) == {DONE}
+
+
+@pytest.mark.parametrize("name", ["groupby", "pipeline", "killed"])
+def test_stage_bookmarks_mark_where_each_stage_starts_and_ends(name):
+    """A stage starts at the step that first gives one of its tasks to a worker, ends where its last task finishes."""
+    f = build_frames(Recording.load(teachkit.example_path(name)))
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for n in range(len(f)):
+        for i, state in enumerate(f.states_at(n)):
+            stage = f.tasks[i][0]
+            if state != PENDING:
+                first.setdefault(stage, n)
+        for stage in first:
+            states = [s for i, s in enumerate(f.states_at(n)) if f.tasks[i][0] == stage]
+            if set(states) == {DONE} and stage not in last:
+                last[stage] = n
+    assert set(first) == set(last) == {s["id"] for s in f.stages}
+    assert set(first.values()) | set(last.values()) <= set(f.bookmarks["stage"])
+    assert f.bookmarks["gather"] == [len(f) - 1] or f.steps[f.bookmarks["gather"][0]]["kind"] == "gather"
+    assert set(f.bookmarks) == {"stage", "shuffle", "failure", "steal", "gather"}
+
+
+def test_a_job_that_writes_has_no_gather_and_its_dags_end_in_storage():
+    """Stage.output "write" (to_parquet, to_csv): the DAGs draw a ``write`` sink; the driver gathers nothing."""
+    from helpers_views import synthetic_recording
+
+    rec = synthetic_recording(partitions=4, shuffle=False)
+    job = rec.jobs[0]
+    job.stages[-1].output = "write"
+    for source in (job.stage_dag().source, job.task_dag().source):
+        assert "\twrite [" in source and "written to storage" in source and "\tdriver [" not in source
+        assert f"s{job.stages[-1].id}" in source.split("-> write")[0].splitlines()[-1]
+    f = build_frames(rec)
+    assert not f.bookmarks["gather"] and all(s["kind"] != "gather" for s in f.steps)
+    assert any("its results are written to storage" in s["caption"] for s in f.steps)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 import teachkit
 from teachkit.model.recording import Recording
-from teachkit.views.live import LiveView, progress, stages_html
+from teachkit.model.vocabulary import SUMMARY_ORDER
+from teachkit.views.live import LiveView, progress, stages_html, workers_html
 
 
 class FakeSession:
@@ -48,27 +51,35 @@ def test_live_view_polls_then_turns_into_the_player():
         time.sleep(0.02)
     assert view.polls >= 3 and not session.warnings
     assert "Stage 0" in view.stages.value and "worker-1" in view.cluster.value
-    session.stop()  # wrapped: halts the poller first
-    assert session.stopped and not view._thread.is_alive()
+    view.halt()  # as teachkit.record does before its final drain
+    assert not view._thread.is_alive()
+    session.stop()
     view.finish(session.rec)
     assert isinstance(view.box.children[0], teachkit.Player)
 
 
-def test_a_poll_only_folds_in_new_events():
-    """Polls are incremental: chunk by chunk, the counts end where a one-shot count ends."""
+@pytest.mark.parametrize("name", ["groupby", "killed"])
+def test_polls_never_show_more_busy_slots_than_a_worker_has(name):
+    """Chunk by chunk, as polls see a running job: counts add up, no worker is busier than its slots ("2 of 1"),
+    the stages and the name are those of the finished recording, and the last counts are its counts."""
     from teachkit.views.live import Progress
 
-    saved = Recording.load(teachkit.example_path("killed"))
+    saved = Recording.load(teachkit.example_path(name))
+    final = saved.jobs[-1]
     rec = Recording(meta=saved.meta)
     tracker = Progress(rec)
-    step = len(saved.events) // 7 + 1
+    step = len(saved.events) // 9 + 1
     for i in range(0, len(saved.events), step):
-        chunk = saved.events[i:i + step]
-        rec._extend(chunk)
-        tracker.update(chunk)
-        rows, _ = tracker.counts()
-        assert all(r["done"] + r["running"] <= r["total"] for r in rows)
+        rec._extend(saved.events[i:i + step])
+        rows, workers = tracker.counts()
+        for r in rows:
+            assert sum(r[k] for k in SUMMARY_ORDER) == r["total"]
+        assert all(w["running"] <= w["slots"] for w in workers), workers
+        if rows:
+            assert [(r["id"], r["name"], r["total"]) for r in rows] == [(s.id, s.name, s.num_tasks) for s in final.stages]
+            assert tracker.title == final.name
     assert tracker.counts() == progress(saved)
+    assert "of 1 slot busy" in workers_html(workers) and "slots busy" not in workers_html(workers)
 
 
 def test_finish_without_a_player_shows_the_final_counts(monkeypatch):
@@ -77,6 +88,7 @@ def test_finish_without_a_player_shows_the_final_counts(monkeypatch):
     saved = Recording.load(teachkit.example_path("groupby"))
     session = FakeSession(saved.events, saved.meta)
     view = LiveView.start(session, interval=5)
+    view.halt()
     session.stop()
 
     def broken(rec):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from teachkit.record.plugins import SCHEDULER_PLUGIN_NAME, SchedulerRecorder, pack, unpack
+from teachkit.record.scheduler_recorder import SCHEDULER_PLUGIN_NAME, SchedulerRecorder
+from teachkit.record.wire import pack, unpack
 
 
 def fake_scheduler(plugin):

@@ -156,7 +156,7 @@ def test_round_trip_equality(tk_cluster, df, tmp_path):
 
 
 def test_record_without_cluster_says_what_to_do():
-    with pytest.raises(teachkit.RecordError, match="start_cluster"):
+    with pytest.raises(teachkit.RecordingStartError, match="start_cluster"):
         with teachkit.record(object()):
             pass
 

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 import teachkit
-from teachkit.model.recording import Recording, RecordingError
+from teachkit.errors import RecordingFileError
+from teachkit.model.recording import Recording
 from teachkit.record.events import SCHEMA_VERSION
 
 
@@ -47,7 +48,7 @@ def test_unknown_example_lists_the_examples():
 def test_a_bad_file_gets_one_clear_error_naming_it(tmp_path, content, problem):
     path = tmp_path / "bad.json"
     path.write_bytes(content)
-    with pytest.raises(RecordingError, match=problem) as info:
+    with pytest.raises(RecordingFileError, match=problem) as info:
         Recording.load(path)
     assert str(path) in str(info.value)
 
@@ -56,9 +57,9 @@ def test_truncated_gzip_and_missing_files(good, tmp_path):
     _, path = good
     cut = tmp_path / "cut.json.gz"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(RecordingError, match="corrupt or truncated"):
+    with pytest.raises(RecordingFileError, match="corrupt or truncated"):
         Recording.load(cut)
-    with pytest.raises(RecordingError, match="cannot read"):
+    with pytest.raises(RecordingFileError, match="cannot read"):
         Recording.load(tmp_path / "missing.json.gz")
 
 

@@ -14,11 +14,14 @@ from helpers_views import attach_stages, empty_job, synthetic_recording
 
 import teachkit
 from teachkit.model.recording import Recording
+from teachkit.model.frames import build_frames
+from teachkit.model.vocabulary import STATES, fmt_bytes
 from teachkit.views.cluster_view import cluster_view
-from teachkit.views.dag import stage_dag, task_dag
+from teachkit.views.dag import stage_dag
 from teachkit.views.display import DotGraph, Message
 from teachkit.views.shuffle import shuffle_view
-from teachkit.views.style import STAGE_COLORS, STATE_COLORS, fmt_bytes, stage_color, worker_color
+from teachkit.views.style import STAGE_COLORS, STATE_COLORS, stage_color, worker_color
+from teachkit.views.task_dag import task_dag
 from teachkit.views.timeline import timeline
 
 EXAMPLES = teachkit.examples()
@@ -27,6 +30,17 @@ NODE = re.compile(r"^\t+(\w+) \[", re.M)
 
 def node_ids(source: str) -> list[str]:
     return [n for n in NODE.findall(source) if n not in ("graph", "node", "edge")]
+
+
+def same_rank_rows(source: str) -> list[list[str]]:
+    """The node chains held on one rank by invisible edges (``{rank=same ... a -> b [style=invis] ...}``)."""
+    rows = []
+    for block in re.findall(r"\{\n\s*rank=same\n(.*?)\n\s*\}", source, re.S):
+        chain: list[str] = []
+        for a, b in re.findall(r"(\w+) -> (\w+) \[style=invis\]", block):
+            chain += [a, b] if not chain else [b]
+        rows.append(chain)
+    return rows
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +68,7 @@ def svg_ok(svg: str) -> ET.Element:
 
 # -- style ------------------------------------------------------------------------------------
 def test_palettes_are_distinct_and_complete():
-    assert set(STATE_COLORS) == {"pending", "assigned", "running", "done", "lost", "re-run", "failed"}
+    assert tuple(STATE_COLORS) == STATES  # one colour per state of the vocabulary, in its order
     assert len(set(STAGE_COLORS)) == len(STAGE_COLORS) and stage_color(len(STAGE_COLORS)) == stage_color(0)
     assert worker_color(0) not in STAGE_COLORS
     assert fmt_bytes(0) == "0 B" and fmt_bytes(None) == "—"
@@ -100,7 +114,7 @@ def test_tree_reduce_boundary_is_dashed_and_fan_in_counted(synth):
     job = synth(partitions=100, shuffle=False).jobs[0]
     assert "tree reduce" in stage_dag(job).source
     src = task_dag(job).source
-    assert re.search(r"s0more -> s1p0 \[style=\"dashed\" label=\"96\"\]", src)  # 96 collapsed map tasks feed the one reduce task
+    assert "\ts0more -> s1p0 [label=96 style=dashed]" in src  # 96 collapsed map tasks feed the one reduce task
     assert "s0p0 -> s1p0" in src and "s0p99 -> s1p0" in src
 
 
@@ -116,14 +130,15 @@ def test_dags_are_compact_for_a_projector(shipped, synth):
     job = synth(partitions=500, out_partitions=34, workers=5).jobs[0]
     src = task_dag(job).source
     assert "rankdir=TB" in src and "x0s1" in node_ids(src)  # the shuffle goes through one exchange node
-    assert "\t\t{rank=same; s0title -> s0p0 -> s0p1 -> s0p2 -> s0more -> s0p499 [style=invis]}" in src
-    assert "\t\t{rank=same; s1title -> s1p0 -> s1p1 -> s1p2 -> s1more -> s1p33 [style=invis]}" in src
-    assert "\t{rank=same; driver -> legend [style=invis]}" in src
+    rows = same_rank_rows(src)
+    assert ["s0title", "s0p0", "s0p1", "s0p2", "s0more", "s0p499"] in rows
+    assert ["s1title", "s1p0", "s1p1", "s1p2", "s1more", "s1p33"] in rows
+    assert ["driver", "legend"] in rows
     assert "tasks not drawn, counted" in src and "failed" not in src and "did not run" not in src
     groupby = shipped["groupby"].jobs[0]
     legend = re.search(r"\tlegend \[.*", groupby.stage_dag().source).group(0)
     assert "shuffle: a new stage starts" in legend and "tree reduction" not in legend  # only what is drawn
-    assert "ran twice (re-run)" in shipped["killed"].jobs[0].task_dag().source
+    assert "ran twice (re-run after a failure)" in shipped["killed"].jobs[0].task_dag().source
 
 
 # -- collapsing -------------------------------------------------------------------------------
@@ -216,14 +231,29 @@ def test_cluster_view_follows_the_recording(synth):
     assert before.info["running"] == {} and before.info["memory"] == {}
     t = 0.12
     view = rec.cluster_view(at=t)
-    running = {(st.stage, st.partition) for s in job.stages for st in s.tasks for k in st.keys
-               for a in job.dask_tasks[k].attempts if a.start is not None and a.start <= t < a.stop}
-    assert {what for items in view.info["running"].values() for _, what in items} == running
-    assert view.info["memory"]
+    computing = {(st.stage, st.partition) for s in job.stages for st in s.tasks for k in st.keys
+                 for a in job.dask_tasks[k].attempts if a.start is not None and a.start <= t < a.stop}
+    shown = {what for items in view.info["running"].values() for _, what in items}
+    assert computing and computing <= shown  # a task between two of its pieces keeps its slot
+    for worker, items in view.info["running"].items():  # never two tasks on a slot, never more than the slots
+        slots = [slot for slot, _ in items]
+        assert len(set(slots)) == len(slots) and max(slots) <= 2
+    assert rec.cluster_view(at=0.4).info["memory"]  # finished tasks' results, held by their workers
     dead = rec.cluster_view(at=0.3)
     assert "worker-2" not in dead.info["running"] and "died at" in dead.svg()
     end = rec.cluster_view()
     assert sum(end.info["counts"][2].values()) == 1 and end.info["counts"][2]["done"] == 1
+    assert set(end.info["counts"][0]) <= set(STATES)  # the vocabulary's states, nothing invented
+
+
+def test_cluster_view_never_says_idle_next_to_waiting_for_a_free_slot(shipped):
+    """A worker with an idle slot says its assigned task has not started; only a full worker makes it wait."""
+    rec = shipped["groupby"]
+    frames = build_frames(rec)
+    for step in frames.steps[:: max(1, len(frames.steps) // 25)]:
+        svg = rec.cluster_view(at=step["t"]).svg()
+        for box in re.findall(r"<g><title>worker-.*?(?=<g><title>worker-|$)", svg, re.S):
+            assert not (re.search(r"slot \d+: idle", box) and "waiting for a free slot" in box), step["caption"]
 
 
 # -- shuffle matrix ---------------------------------------------------------------------------
@@ -234,7 +264,7 @@ def test_shuffle_matrix_from_p2p_events(shipped):
     total = sum(e["nbytes"] for e in rec.events if e["kind"] == "p2p")
     assert sum(n for row in view.info["matrix"].values() for n in row.values()) == total
     assert view.info["source"] == "P2P shuffle sends" and view.info["partitions"]
-    html = view._repr_html_()
+    html = view.fragment()
     assert "split on" in html and "Input partitions" in html and "worker-" in html and "stays on the worker" in html
 
 
@@ -242,7 +272,7 @@ def test_shuffle_matrix_from_fetches(synth):
     job = synth(partitions=12, shuffle=False).jobs[0]
     view = shuffle_view(job.stages[1])
     assert view.info["source"] == "dependency transfers" and view.info["matrix"]
-    assert "Tree reduce" in view._repr_html_()
+    assert "Tree reduce" in view.fragment()
 
 
 # -- nothing to draw, failures ----------------------------------------------------------------
@@ -250,7 +280,7 @@ def test_empty_job_and_empty_recording_give_messages():
     job = empty_job()
     for view in (stage_dag(job), task_dag(job), timeline(job)):
         assert isinstance(view, Message) and "no tasks" in str(view)
-        assert "no tasks" in view._repr_html_()
+        assert "no tasks" in view._repr_mimebundle_()["text/html"]
     rec = Recording([], {})
     for view in (rec.cluster_view(at=1.0), stage_dag(rec)):
         assert isinstance(view, Message) and "no jobs" in str(view)
@@ -292,7 +322,7 @@ def test_render_shipped_dags(shipped, name, tmp_path):
         root = svg_ok(svg)
         assert root.tag.endswith("svg")
         assert 'id="s0"' in svg or 'id="s0p0"' in svg  # ids without dashes survive into the SVG
-        assert dag._repr_mimebundle_()["image/svg+xml"] == svg
+        assert svg in dag._repr_mimebundle_()["text/html"]
     assert job.stage_dag().save(tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
     ids = set(re.findall(r'<g id="(\w+)" class="node"', job.task_dag(max_tasks_per_stage=10, sample=4).svg()))
     assert {"s0p0", "s0more", "legend", "driver", "s0title"} <= ids  # node ids are real SVG ids
@@ -314,3 +344,21 @@ def test_stage_dag_marks_a_worker_death():
     assert "re-run" in dag.source
     clean = teachkit.Recording.load(teachkit.example_path("pipeline")).jobs[0].stage_dag()
     assert "death" not in clean.source
+
+
+@pytest.mark.dot
+def test_each_picture_offers_one_rich_type(shipped):
+    """A notebook stores each picture once: one rich MIME type (HTML, the SVG inline) plus text."""
+    from IPython.core.formatters import DisplayFormatter
+
+    rec = shipped["groupby"]
+    job = rec.jobs[0]
+    stage = next(s for s in job.stages if s.parents)
+    pictures = [job.stage_dag(), job.task_dag(), job.timeline(), rec.cluster_view(), stage.shuffle_view(),
+                job.explain(), Message("nothing to draw")]
+    formatter = DisplayFormatter()
+    for picture in pictures:
+        data, _ = formatter.format(picture)
+        assert set(data) == {"text/html", "text/plain"}, (picture, sorted(data))
+    for picture in pictures[:4]:
+        assert "viewBox=" in picture.svg()  # it scales to the width it is given

@@ -154,10 +154,11 @@ _JOIN = re.compile(r"merge|join", re.I)
 def check_broadcast_join(rec: Any, job: int | str | None = None) -> Feedback | Miss:
     """Did the learner's join send the small side whole to every task (a broadcast) instead of shuffling?
 
-    The job must contain a join (its recorded plan shows a merge), have no
-    shuffle boundary, and read the small side in a stage of its own whose result
-    goes to every task of the big side (a ``broadcast`` boundary from a stage
-    that reads its own input).
+    The job must contain a join (its recorded plan shows a merge) and no
+    shuffle boundary: no row of the big side moved.  When the small side was
+    read in a stage of its own (a ``broadcast`` boundary), the feedback names
+    it; when Dask put the small table into every join task itself (a table
+    made with ``from_pandas`` travels inside the graph), it says so.
     """
     j = facts.bind_job(rec, job)
     stages = facts.stages_of(j)
@@ -173,6 +174,10 @@ def check_broadcast_join(rec: Any, job: int | str | None = None) -> Feedback | M
         return correct(f"a broadcast join: stage {p} reads the small side ({_s(by_id[p].num_tasks, 'task')}) and "
                        f"sends it whole to each of the {_s(s.num_tasks, 'task')} of stage {s.id}; no row of the big "
                        "side moves")
+    if not k and plan and _JOIN.search(plan):
+        last = stages[-1]
+        return correct(f"a broadcast join: the small table went whole to each of the {_s(last.num_tasks, 'task')} "
+                       f"of stage {last.id} (Dask carried it inside the task graph), and no row of the big side moved")
     lead = (f"your join still shuffles ({_s(k, 'shuffle')}: rows of both sides move to the partition of their key)"
             if k else "your job sends no small side to every task")
     return Miss(lead, [

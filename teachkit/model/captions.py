@@ -11,16 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# state codes, as in teachkit.model.frames.STATES
-_PENDING, _ASSIGNED, _RUNNING, _DONE, _LOST, _RERUN, _FAILED = range(7)
-_ACTIVE = (_ASSIGNED, _RUNNING, _RERUN)
-
-
-def cause(stimulus: str) -> str | None:
-    """Why the scheduler did something, from its stimulus id (``None`` if ordinary)."""
-    from teachkit.model.jobs import _cause
-
-    return _cause(stimulus) if stimulus else None
+from teachkit.model.vocabulary import ACTIVE, ASSIGNED, DONE, FAILED, LOST, PENDING, RERUN, RUNNING, fmt_bytes, plural
 
 
 @dataclass
@@ -28,7 +19,6 @@ class Facts:
     """What one step changed (raw events and Spark-level state changes)."""
 
     graph: tuple | None = None  # (dask tasks, spark tasks, stages)
-    started: list = field(default_factory=list)
     steals: list = field(default_factory=list)  # (task, victim, thief)
     workers: list = field(default_factory=list)  # (name, kind, cause, nthreads)
     fetches: list = field(default_factory=list)  # (from, to, nbytes, nkeys)
@@ -58,35 +48,22 @@ class Facts:
 
     def note_change(self, idx: int, old: list, new: list) -> None:
         self.new[idx] = new
-        if new[0] in _ACTIVE and old[0] in (_PENDING, _LOST, _DONE):
+        if new[0] in ACTIVE and old[0] in (PENDING, LOST, DONE):
             self.first_assigned.append(idx)
-        elif new[0] == _RUNNING and old[0] == _ASSIGNED:
+        elif new[0] == RUNNING and old[0] == ASSIGNED:
             self.spark_started.append(idx)
-        elif new[0] in _ACTIVE and new[1] != old[1]:
+        elif new[0] in ACTIVE and new[1] != old[1]:
             self.moved.append(idx)
-        if new[0] == _DONE and old[0] != _DONE:
+        if new[0] == DONE and old[0] != DONE:
             self.finished.append(idx)
-        if old[0] == _DONE and new[0] != _DONE:
+        if old[0] == DONE and new[0] != DONE:
             self.undone.append(idx)
-        if new[0] == _LOST and old[0] != _LOST:
+        if new[0] == LOST and old[0] != LOST:
             self.lost.append(idx)
-        if new[0] == _FAILED and old[0] != _FAILED:
+        if new[0] == FAILED and old[0] != FAILED:
             self.failed.append(idx)
-        if old[3] >= 0 and new[3] < 0 and new[0] == _DONE:
+        if old[3] >= 0 and new[3] < 0 and new[0] == DONE:
             self.freed.append((idx, old[3]))
-
-
-def fmt_bytes(n: float) -> str:
-    """Human-readable bytes: ``3.1 MB``."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _task(b: Any, idx: int, long: bool = False) -> str:
@@ -117,8 +94,8 @@ def _several(b: Any, idxs: list[int]) -> str:
             rng = f"partitions {parts[0]}–{parts[-1]}"
         else:
             rng = "partitions " + ", ".join(map(str, parts[:5])) + (" …" if len(parts) > 5 else "")
-        return f"{_plural(len(idxs), 'task')} of stage {stages[0]} ({rng}: {s.name})"
-    return f"{_plural(len(idxs), 'task')} of stages {', '.join(map(str, stages))}"
+        return f"{plural(len(idxs), 'task')} of stage {stages[0]} ({rng}: {s.name})"
+    return f"{plural(len(idxs), 'task')} of stages {', '.join(map(str, stages))}"
 
 
 def _workers_of(b: Any, idxs: list[int], facts: Facts) -> str:
@@ -130,7 +107,7 @@ def _assign_text(b: Any, facts: Facts) -> str:
     idxs = [i for i in facts.first_assigned if i >= 0]
     if not idxs:
         return ""
-    reruns = [i for i in idxs if (facts.new.get(i) or b.shown[i])[0] == _RERUN]
+    reruns = [i for i in idxs if (facts.new.get(i) or b.shown[i])[0] == RERUN]
     if len(idxs) == 1:
         i = idxs[0]
         if reruns:
@@ -171,7 +148,7 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
     elif facts.workers:
         name, wkind, why, nthreads = facts.workers[0]
         if wkind == "worker-added":
-            parts.append(f"{name} joins the cluster with {_plural(nthreads, 'task slot')}")
+            parts.append(f"{name} joins the cluster with {plural(nthreads, 'task slot')}")
         else:
             parts.append(f"{name} leaves the cluster ({why or 'closed'})")
         step_kind = "worker"
@@ -179,7 +156,7 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         n_dask, n_spark, n_stages = facts.graph
         parts.append(
             f"The driver receives the job's graph: {n_dask:,} Dask tasks, which make "
-            f"{_plural(n_spark, 'task')} in {_plural(n_stages, 'stage')} (one task per partition of a stage)"
+            f"{plural(n_spark, 'task')} in {plural(n_stages, 'stage')} (one task per partition of a stage)"
         )
         step_kind = "graph"
     if cleanup:
@@ -188,12 +165,12 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         again = len({r[0] for r in survivors if r[0] >= 0})
         who = (dead_running[0][2] if dead_running else facts.lost_results[0][1] if facts.lost_results
                else died[0][0] if died else "A worker")
-        todo = [f"re-assigns its {_plural(running, 'running task')}" if running else "",
-                f"recomputes {_plural(results, 'lost result')}" if results else ""]
+        todo = [f"re-assigns its {plural(running, 'running task')}" if running else "",
+                f"recomputes {plural(results, 'lost result')}" if results else ""]
         if again and any(r[1] == "shuffle-restart" for r in survivors):
-            todo.append(f"starts the P2P shuffle over ({_plural(again, 'task')} on other workers will run again)")
+            todo.append(f"starts the P2P shuffle over ({plural(again, 'task')} on other workers will run again)")
         elif again:
-            todo.append(f"takes back {_plural(again, 'task')} from other workers (an input they need was lost)")
+            todo.append(f"takes back {plural(again, 'task')} from other workers (an input they need was lost)")
         todo = [x for x in todo if x]
         did = ", ".join(todo[:-1]) + " and " + todo[-1] if len(todo) > 1 else todo[0]
         parts.append(f"{who} died: the driver {did}")
@@ -230,9 +207,9 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         nkeys = sum(f[3] for f in facts.fetches)
         src, dst = facts.fetches[0][0], facts.fetches[0][1]
         if len(facts.fetches) == 1:
-            parts.append(f"{dst} fetches {_plural(nkeys, 'result')} ({fmt_bytes(total)}) from {src}")
+            parts.append(f"{dst} fetches {plural(nkeys, 'result')} ({fmt_bytes(total)}) from {src}")
         else:
-            parts.append(f"Workers fetch {_plural(nkeys, 'result')} ({fmt_bytes(total)}) from each other")
+            parts.append(f"Workers fetch {plural(nkeys, 'result')} ({fmt_bytes(total)}) from each other")
         step_kind = "fetch"
     done = [i for i in facts.finished if i >= 0]
     if done:
@@ -248,7 +225,7 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         if done and len(facts.first_assigned) == 1 and not cleanup:
             i = facts.first_assigned[0]
             same = (facts.new.get(i) or b.shown[i])[1] == (facts.new.get(done[0]) or b.shown[done[0]])[1]
-            if same and (facts.new.get(i) or b.shown[i])[0] != _RERUN:
+            if same and (facts.new.get(i) or b.shown[i])[0] != RERUN:
                 assign = f"the driver gives it {_task(b, i)} next"
             else:
                 assign = "t" + assign[1:]
@@ -270,7 +247,7 @@ def caption(facts: Facts, kind: str, b: Any) -> tuple[str, str]:
         parts.append(f"the result of {_several(b, facts.lost)} is lost")
     if facts.freed and not parts:
         w = b.wname[facts.freed[0][1]]
-        parts.append(f"{w} frees {_plural(len(facts.freed), 'result')} that no later task needs any more")
+        parts.append(f"{w} frees {plural(len(facts.freed), 'result')} that no later task needs any more")
     if facts.plumbing and not parts:
         prefix, w = facts.plumbing[0]
         parts.append(f"{w} runs Dask's {prefix.replace('_', ' ').strip()} task (shuffle plumbing between stages)")
@@ -312,13 +289,28 @@ def stage_done_text(b: Any, sid: int) -> str:
     stage = b.stage_by_id[sid]
     workers = stage.workers or {}
     n_workers = len(workers) or len({b.shown[i][1] for i, t in enumerate(b.tasks) if t.stage == sid})
-    text = f"Stage {sid} is done: {_plural(len(stage.tasks), 'task')} on {_plural(n_workers, 'worker')}"
+    text = f"Stage {sid} is done: {plural(len(stage.tasks), 'task')} on {plural(n_workers, 'worker')}"
     if stage.output == "shuffle":
-        moved = stage.shuffle_write_bytes
+        moved = _written(b, stage)
         text += f"; the shuffle moves {fmt_bytes(moved)}" if moved else "; its output feeds a shuffle"
     elif stage.output == "driver":
         text += "; its results go to the driver"
+    elif stage.output == "write":
+        text += "; its results are written to storage"
     return text + "."
+
+
+def _written(b: Any, stage: Any) -> int:
+    """Bytes that leave a stage for the next: its one boundary's (the number every view shows)."""
+    out = [x for x in b.boundaries if x.parent == stage.id]
+    return out[0].nbytes if len(out) == 1 else stage.shuffle_write_bytes
+
+
+def gather_text(result: Any) -> str:
+    """"The driver gathers the result: 4.5 KiB from worker-3 (1 partition); compute() returns it to your notebook."."""
+    where = ", ".join(result.workers)
+    return (f"The driver gathers the result: {fmt_bytes(result.nbytes)} from {where} "
+            f"({plural(len(result.keys), 'partition')}); compute() returns it to your notebook.")
 
 
 def merges(prev: dict, kind: str, facts: Facts) -> bool:
@@ -343,4 +335,6 @@ def bookmarks(facts: Facts, kind: str, b: Any) -> list[str]:
         marks.append("failure")
     if kind == "steal":
         marks.append("steal")
+    if kind == "gather":
+        marks.append("gather")
     return marks

@@ -13,13 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from teachkit.model.jobs import is_p2p_prefix
+from teachkit.model.vocabulary import GRACE_S
+from teachkit.record.dask_names import is_p2p_prefix
 
 if TYPE_CHECKING:  # pragma: no cover
-    from teachkit.model.jobs import Job
-
-#: Seconds after a job's last task during which a death still counts for it.
-_GRACE_S = 0.5
+    from teachkit.model.job import Job
 
 
 def job_faults(job: Job) -> dict[str, Any]:
@@ -40,34 +38,30 @@ def job_faults(job: Job) -> dict[str, Any]:
         ``notes``: :func:`job_notes`.
     """
     rec = job.recording
-    events = rec.events if rec is not None else []
-    t0 = rec.t0 if rec is not None else 0.0
-    end = (job.end if job.end is not None else job.submitted) + _GRACE_S
-    workers = {w.address: w for w in rec.workers} if rec is not None else {}
-    kills = {e["worker"]: e for e in events if e["kind"] == "fault" and e.get("action") == "kill"}
+    end = (job.end if job.end is not None else job.submitted) + GRACE_S
+    workers = list(rec.workers) if rec is not None else []
+    kills = {f.get("address"): f for f in job.faults if f.get("action") == "kill"}
     lost = []
-    for ev in events:
-        if ev["kind"] != "worker-removed" or ev.get("cause") != "lost" or not job.submitted <= ev["t"] - t0 <= end:
+    for info in sorted(workers, key=lambda w: w.removed if w.removed is not None else 0.0):
+        if info.cause != "lost" or info.removed is None or not job.submitted <= info.removed <= end:
             continue
-        addr = ev["worker"]
-        info = workers.get(addr)
+        addr = info.address
         running = sorted(t.key for t in job.dask_tasks.values()
                          for a in t.attempts if a.address == addr and a.end_cause == "worker-lost")
         held = sorted(t.key for t in job.dask_tasks.values() for a in t.attempts if a.address == addr and a.lost)
         entry: dict[str, Any] = {
-            "worker": info.name if info else addr,
-            "t_s": round(ev["t"] - t0, 4),
+            "worker": info.name,
+            "t_s": round(info.removed, 4),
             "running": running,
             "held": held,
-            "restarted_as": _restarted_as(info, workers.values()),
+            "restarted_as": _restarted_as(info, workers),
         }
         if addr in kills:
             entry["killed"] = {"pid": kills[addr].get("pid"), "when": kills[addr].get("when")}
         lost.append(entry)
     reruns = Counter(a.cause or "retried" for t in job.dask_tasks.values() for a in t.attempts if a.number > 1)
     restarted = any(t.restarted and is_p2p_prefix(t.prefix) for t in job.dask_tasks.values())
-    steals = [e for e in events if e["kind"] == "steal" and e.get("outcome") == "confirm"
-              and e["key"] in job.dask_tasks]
+    steals = [c for c in job.changes if c.change == "stolen"]
     per_worker = Counter(a.worker for t in job.dask_tasks.values() for a in t.attempts
                          if a.outcome == "done" and a.worker)
     out = {

@@ -1,8 +1,10 @@
-"""Jobs, Dask tasks, attempts and workers: rebuilt from the recorded events.
+"""The one reader of a recording's events: workers, jobs, Dask tasks, attempts, data moves, faults, each job's log.
 
 Pure functions over plain events (see :mod:`teachkit.record.events`); no
-cluster is needed.  Times on these objects are **seconds since the start of
-the recording** (``t - Recording.t0``).
+cluster is needed.  Nothing else in the model or the views reads the raw
+events: they read what this builds (the data classes of
+:mod:`teachkit.model.job`).  Times are **seconds since the start of the
+recording** (``t - Recording.t0``).
 
 How attempts are counted
 ------------------------
@@ -19,157 +21,34 @@ with another worker), ``rescheduled`` (the scheduler took it back, e.g. P2P
 unpack tasks) or ``stolen`` (work stealing).  A confirmed steal moves a
 not-yet-started attempt to the thief without opening a new one; it is noted in
 ``Attempt.stolen_from``.  Only attempts on the worker that died end with
-``worker-lost`` or get ``Attempt.lost``.
+``worker-lost`` or get ``Attempt.lost``.  The cause of every change is read
+from the scheduler's stimulus here, once (:func:`teachkit.record.dask_names.cause_of`).
+
+The log of changes
+------------------
+While it reads the transitions, :func:`build_jobs` notes every change a
+picture shows (a task given to a worker, finished, failed, taken back; its
+result freed, lost with its worker or dropped for a restarted shuffle; a
+steal) with its stimulus, attempt and cause; :func:`teachkit.model.changes.build_log`
+then adds the compute starts, gives every attempt its slot (one rule) and
+orders the log.  Dependency fetches, P2P sends and injected faults are
+attached to the job they belong to.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from teachkit.record.events import cause_of
+from teachkit.model.changes import Change, build_log
+from teachkit.model.job import Attempt, DaskTask, Fault, Fetch, Job, Send, WorkerInfo
+from teachkit.model.vocabulary import GRACE_S, SURVIVOR_CAUSES
+from teachkit.record.dask_names import cause_of, is_p2p_prefix, shuffle_id
+from teachkit.record.wire import no_gc
 
 if TYPE_CHECKING:  # pragma: no cover
     from teachkit.model.recording import Recording
-
-
-@dataclass
-class WorkerInfo:
-    """One worker process as the recording saw it."""
-
-    address: str
-    name: str  # friendly: worker-1 ... worker-N (a restarted process: worker-2b)
-    dask_name: str
-    nthreads: int
-    added: float | None = None  # None: present before recording started
-    removed: float | None = None
-    cause: str | None = None  # why it left: "lost" (died), "retired", "closed"
-
-
-@dataclass
-class Attempt:
-    """One try at running a Dask task on a worker."""
-
-    number: int
-    worker: str | None = None  # friendly name
-    address: str | None = None
-    assigned: float | None = None
-    start: float | None = None  # compute start on the worker
-    stop: float | None = None
-    thread: int | None = None
-    slot: int | None = None  # 1-based task slot (thread) on its worker
-    nbytes: int | None = None
-    outcome: str = "pending"  # done | erred | released | running | pending
-    cause: str | None = None  # why this attempt exists (None for the first)
-    end_cause: str | None = None  # why a released attempt ended (worker-lost, rescheduled, ...)
-    lost: float | None = None  # a done result was lost with its worker at this time
-    stolen_from: str | None = None
-    error: str | None = None
-    fetches: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class DaskTask:
-    """One task of the graph the scheduler received (Dask's unit of work)."""
-
-    key: str
-    group: str
-    prefix: str
-    index: int | None
-    deps: list[str]
-    attempts: list[Attempt] = field(default_factory=list)
-    states: list[tuple[float, str, str]] = field(default_factory=list)
-    restarted: bool = False  # caught in a P2P shuffle restart after a worker died
-
-    @property
-    def final(self) -> Attempt | None:
-        """The attempt that produced the result (or the last one)."""
-        done = [a for a in self.attempts if a.outcome == "done" and a.lost is None]
-        if done:
-            return done[-1]
-        return self.attempts[-1] if self.attempts else None
-
-
-@dataclass
-class Job:
-    """One job: one action (``compute()``, ``persist()``, a write): one graph submission.
-
-    ``dask_tasks`` holds the graph exactly as the scheduler received it, with
-    every attempt of every task.  ``stages``, ``tasks`` (Spark-style: one per
-    partition of a stage) and ``plan`` are derived from it by
-    :mod:`teachkit.model.stages`; the drawing methods delegate to
-    :mod:`teachkit.views` (imported on first use, like pandas' ``.plot``).
-    """
-
-    index: int
-    name: str
-    submitted: float
-    keys: list[str]
-    dask_tasks: dict[str, DaskTask]
-    expr: dict[str, Any] = field(default_factory=dict)  # the client's plan event
-    start: float | None = None
-    end: float | None = None
-    errors: list[str] = field(default_factory=list)
-    fetches: list[dict] = field(default_factory=list)  # dependency moves between workers
-    recording: Any = field(default=None, repr=False, compare=False)
-    _derived: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def duration_s(self) -> float:
-        """Seconds from submission to the last task's end."""
-        end = self.end if self.end is not None else self.submitted
-        return max(0.0, end - self.submitted)
-
-    def _get(self, name: str, build):
-        if name not in self._derived:
-            self._derived[name] = build(self)
-        return self._derived[name]
-
-    @property
-    def stages(self) -> list:
-        """Spark-style stages, in order (see :func:`teachkit.model.stages.derive_stages`)."""
-        from teachkit.model.stages import derive_stages
-
-        return self._get("stages", derive_stages)
-
-    @property
-    def tasks(self) -> list:
-        """Spark-style tasks: one per partition of each stage."""
-        return [task for stage in self.stages for task in stage.tasks]
-
-    @property
-    def plan(self):
-        """Logical plan, optimised plan and physical plan (the stages), as data."""
-        from teachkit.model.stages import build_plan
-
-        return self._get("plan", build_plan)
-
-    def explain(self):
-        """The three plan levels side by side (a display object; ``str()`` gives text)."""
-        from teachkit.views.explain import explain
-
-        return explain(self)
-
-    def stage_dag(self, **options):
-        """Spark-style stage DAG (see :func:`teachkit.views.dag.stage_dag`)."""
-        from teachkit.views.dag import stage_dag
-
-        return stage_dag(self, **options)
-
-    def task_dag(self, **options):
-        """Task DAG, one node per Spark-style task (see :func:`teachkit.views.dag.task_dag`)."""
-        from teachkit.views.dag import task_dag
-
-        return task_dag(self, **options)
-
-    def timeline(self, **options):
-        """Worker timeline: one row per task slot (see :func:`teachkit.views.timeline.timeline`)."""
-        from teachkit.views.timeline import timeline
-
-        return timeline(self, **options)
-
 
 def friendly_names(worker_events: list[dict]) -> dict[str, str]:
     """Map worker addresses to names ``worker-1 ... worker-N``.
@@ -233,25 +112,33 @@ def _name_order(name: str) -> tuple:
     return (0, int(m.group(1)), m.group(2)) if m else (1, 0, name)
 
 
-def _cause(stimulus: str) -> str | None:
-    return cause_of(stimulus)
-
-
 #: States in which a key's task is no longer held: a new graph that names it runs it again.
 _GONE = ("released", "forgotten", None)
 
 
 def build_jobs(rec: Recording) -> list[Job]:
-    """Rebuild every job of a recording: its graph, tasks and attempts."""
+    """Rebuild every job of a recording: its graph, tasks, attempts, data moves, faults and log of changes.
+
+    The objects hold no reference cycles, so the garbage collector is paused
+    while they are made (it halved the time on a seed-sized job).
+    """
+    with no_gc():
+        return _build_jobs(rec)
+
+
+def _build_jobs(rec: Recording) -> list[Job]:
     t0 = rec.t0
-    names = {w.address: w.name for w in rec.workers}
+    workers = rec.workers
+    names = {w.address: w.name for w in workers}
     jobs: list[Job] = []
     owner: dict[str, Job] = {}
     plans = [e for e in rec.events if e["kind"] == "plan"]
     slots: dict[str, dict[int, int]] = {}
     last_state: dict[str, str] = {}  # every key's latest scheduler state
     dead = {e["worker"] for e in rec.events if e["kind"] == "worker-removed" and e.get("cause") == "lost"}
-    for ev in rec.events:
+    noted: list[list[tuple[int, Change]]] = []  # per job: (event index, change), in event order
+    moves: dict[str, list[dict]] = {"fetch": [], "p2p": [], "fault": []}
+    for seq, ev in enumerate(rec.events):
         kind = ev["kind"]
         if kind == "graph":
             job = Job(index=len(jobs), name="", submitted=ev["t"] - t0, keys=list(ev["keys"]), dask_tasks={})
@@ -264,31 +151,34 @@ def build_jobs(rec: Recording) -> list[Job]:
             job.expr = _match_plan(plans, ev)
             job.name = _job_name(ev, job)
             jobs.append(job)
+            noted.append([])
         elif kind == "tr":
             last_state[ev["key"]] = ev["finish"]
             job = owner.get(ev["key"])
             if job is not None:  # a forgotten key gets no transitions until a new graph owns it again
-                _apply_transition(job.dask_tasks[ev["key"]], ev, t0, names, slots, dead, _has_p2p(job))
+                change = _apply_transition(job.dask_tasks[ev["key"]], ev, t0, names, slots, dead, _has_p2p(job))
+                if change is not None:
+                    noted[job.index].append((seq, change))
         elif kind == "steal" and ev.get("outcome") == "confirm":
             job = owner.get(ev["key"])
-            if job is not None:
-                task = job.dask_tasks[ev["key"]]
-                if task.attempts:
-                    att = task.attempts[-1]
-                    att.stolen_from = names.get(ev["victim"], ev["victim"])
-                    att.worker, att.address = names.get(ev["thief"], ev["thief"]), ev["thief"]
-    for ev in rec.events:
-        if ev["kind"] == "fetch":
-            _attach_fetch(ev, owner, t0, names)
+            task = job.dask_tasks[ev["key"]] if job is not None else None
+            if task is not None and task.attempts:
+                att = task.attempts[-1]
+                att.stolen_from = names.get(ev["victim"], ev["victim"])
+                att.worker, att.address = names.get(ev["thief"], ev["thief"]), ev["thief"]
+                noted[job.index].append(
+                    (seq, Change(ev["t"] - t0, "", task.key, att.number, "stolen", att.worker, 0, "stolen")))
+        elif kind in moves:
+            moves[kind].append(ev)
+    for ev in moves["fetch"]:
+        _attach_fetch(ev, owner, t0, names)
+    nthreads = {w.address: w.nthreads for w in workers}
     for job in jobs:
         _finish_job(job)
+        job.changes = build_log(job, noted[job.index], nthreads)
+    _attach_sends(jobs, moves["p2p"], t0, names)
+    _attach_faults(jobs, moves["fault"], t0, names)
     return jobs
-
-
-def is_p2p_prefix(prefix: str) -> bool:
-    """Whether a task prefix belongs to a P2P shuffle's own tasks (transfer, barrier, unpack)."""
-    return prefix.startswith(("shuffle-transfer", "shuffle-barrier", "p2pshuffle", "hash-join", "rechunk-transfer",
-                              "rechunk-p2p", "merge-transfer"))
 
 
 def _has_p2p(job: Job) -> bool:
@@ -298,11 +188,13 @@ def _has_p2p(job: Job) -> bool:
 
 
 def _apply_transition(task: DaskTask, ev: dict, t0: float, names: dict, slots: dict,
-                      dead: set | frozenset = frozenset(), p2p: bool = False) -> None:
+                      dead: set | frozenset = frozenset(), p2p: bool = False) -> Change | None:
+    """Fold one transition into the task's attempts; return the change it makes to the log (or ``None``)."""
     t = ev["t"] - t0
-    start, finish = ev["start"], ev["finish"]
+    start, finish, stimulus = ev["start"], ev["finish"], ev["stimulus"]
     task.states.append((t, start, finish))
-    cleanup = _cause(ev["stimulus"]) == "worker-lost"  # part of the scheduler's clean-up after a death
+    why = cause_of(stimulus)
+    cleanup = why == "worker-lost"  # part of the scheduler's clean-up after a death
     if finish == "processing":
         cause = None
         if task.attempts:
@@ -313,18 +205,17 @@ def _apply_transition(task: DaskTask, ev: dict, t0: float, names: dict, slots: d
                 cause = prev.end_cause or ("shuffle-restart" if task.restarted and is_p2p_prefix(task.prefix)
                                            else "lineage")
             else:
-                cause = prev.end_cause or _cause(ev["stimulus"]) or "retried"
+                cause = prev.end_cause or why or "retried"
         addr = ev.get("worker")
-        task.attempts.append(
-            Attempt(number=len(task.attempts) + 1, worker=names.get(addr, addr), address=addr, assigned=t,
-                    outcome="running", cause=cause)
-        )
-        return
+        att = Attempt(number=len(task.attempts) + 1, worker=names.get(addr, addr), address=addr, assigned=t,
+                      outcome="running", cause=cause)
+        task.attempts.append(att)
+        return Change(t, stimulus, task.key, att.number, "assigned", att.worker, 0, cause or why)
     if cleanup and p2p:
         task.restarted = True
     att = task.attempts[-1] if task.attempts else None
     if att is None:
-        return
+        return None
     if start == "processing" and finish in ("memory", "erred"):
         addr = ev.get("worker") or att.address
         att.address, att.worker = addr, names.get(addr, addr)
@@ -341,29 +232,73 @@ def _apply_transition(task: DaskTask, ev: dict, t0: float, names: dict, slots: d
         att.fetches = [{"from": names.get(f.get("from"), f.get("from")), "start": f["start"] - t0, "stop": f["stop"] - t0}
                        for f in ev.get("fetch", [])]
         att.error = ev.get("error")
-    elif start == "processing":
+        return Change(t, stimulus, task.key, att.number, "done" if finish == "memory" else "failed", att.worker, 0, why)
+    if start == "processing":  # taken back before it finished
         att.outcome = "released"
         att.stop = att.stop if att.stop is not None else t
-        att.end_cause = _cause(ev["stimulus"]) or "released"
+        att.end_cause = why or "released"
         if cleanup and dead and att.address not in dead:  # its worker lives on
             att.end_cause = "shuffle-restart" if p2p else "input-lost"
-    elif start == "memory" and finish != "forgotten" and cleanup:
+        return Change(t, stimulus, task.key, att.number, "taken-back", att.worker, 0, att.end_cause)
+    if start != "memory":
+        return None
+    if finish != "forgotten" and cleanup:
         if not dead or att.address in dead:
             att.lost = t
         else:  # a survivor's result, discarded because the shuffle it fed starts over
             att.end_cause = "shuffle-restart" if p2p else "input-lost"
+    if finish not in ("released", "forgotten"):
+        return None
+    if att.lost == t:
+        change, cause = "lost", why
+    elif cleanup and att.end_cause in SURVIVOR_CAUSES:
+        change, cause = "discarded", att.end_cause
+    else:  # freed; a result forgotten in a worker's clean-up is lost with it
+        change, cause = ("lost" if cleanup and finish == "forgotten" else "released"), why
+    return Change(t, stimulus, task.key, att.number, change, att.worker, 0, cause)
 
 
 def _attach_fetch(ev: dict, owner: dict, t0: float, names: dict) -> None:
     """Attach a worker's dependency fetch to the tasks whose results it moved."""
     for key, nbytes in ev["keys"].items():
         job = owner.get(key)
-        if job is None:
-            continue
-        job.fetches.append(
-            {"key": key, "nbytes": nbytes, "from": names.get(ev["source"], ev["source"]),
-             "to": names.get(ev["worker"], ev["worker"]), "start": ev["start"] - t0, "stop": ev["stop"] - t0}
-        )
+        if job is not None:
+            fetch: Fetch = {"key": key, "nbytes": nbytes, "from": names.get(ev["source"], ev["source"]),
+                            "to": names.get(ev["worker"], ev["worker"]), "start": ev["start"] - t0,
+                            "stop": ev["stop"] - t0}
+            job.fetches.append(fetch)
+
+
+def _attach_sends(jobs: list[Job], events: list[dict], t0: float, names: dict) -> None:
+    """Attach each P2P send to the job whose shuffle it belongs to (by the shuffle id in its tasks' keys)."""
+    by_id = {sid: job for job in jobs for sid in map(shuffle_id, {t.group for t in job.dask_tasks.values()}) if sid}
+    for ev in events:
+        job = by_id.get(ev["shuffle"]) or _job_at(jobs, ev["t"] - t0)
+        if job is not None:
+            send: Send = {"t": ev["t"] - t0, "shuffle": ev["shuffle"], "from": names.get(ev["source"], ev["source"]),
+                          "to": names.get(ev["dest"], ev["dest"]), "nbytes": int(ev.get("nbytes", 0)),
+                          "partitions": dict(ev.get("partitions") or {})}
+            job.sends.append(send)
+
+
+def _attach_faults(jobs: list[Job], events: list[dict], t0: float, names: dict) -> None:
+    """Attach each injected fault to the job running when it struck (or just ended)."""
+    for ev in events:
+        job = _job_at(jobs, ev["t"] - t0, GRACE_S)
+        if job is not None:
+            fault: Fault = {k: v for k, v in ev.items() if k not in ("kind", "worker")}  # type: ignore[assignment]
+            fault.update(t=ev["t"] - t0, worker=names.get(ev.get("worker"), ev.get("worker")),
+                         address=ev.get("worker"))
+            job.faults.append(fault)
+
+
+def _job_at(jobs: list[Job], t: float, grace: float = 0.0) -> Job | None:
+    """The job running at ``t`` (or ending less than ``grace`` seconds before it), else the last one before."""
+    for job in reversed(jobs):
+        if job.submitted <= t <= (job.end if job.end is not None else job.submitted) + grace:
+            return job
+    before = [job for job in jobs if job.submitted <= t]
+    return before[-1] if before else None
 
 
 def _finish_job(job: Job) -> None:

@@ -12,16 +12,20 @@ import gzip
 import html
 import json
 import os
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any
 
-from teachkit.model.jobs import Job, WorkerInfo, build_jobs, build_workers
+from teachkit.errors import RecordingFileError, TeachkitWarning
+from teachkit.model import validate
+from teachkit.model.job import Job, WorkerInfo
+from teachkit.model.jobs import build_jobs, build_workers
 from teachkit.record.events import FORMAT_NAME, SCHEMA_VERSION
 
-
-class RecordingError(ValueError):
-    """A recording file cannot be read (missing, corrupt, truncated, foreign or too new)."""
+#: Largest recording teachkit reads, in bytes of JSON (about 1.2 kB a task: a 50,000-task job is ~60 MB): a gzip
+#: file that inflates beyond it is refused instead of filling the memory (a "gzip bomb").
+MAX_JSON_BYTES = 512 << 20
 
 
 class Recording:
@@ -136,41 +140,85 @@ class Recording:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<data>") -> Recording:
-        """Build a recording from :meth:`to_dict` output, checking format and version."""
+        """Build a recording from :meth:`to_dict` output, checking format, version and every event.
+
+        Events out of time order (an edited or merged file) are sorted, with a
+        :class:`~teachkit.errors.TeachkitWarning` saying so.
+
+        Raises
+        ------
+        RecordingFileError
+            Naming ``source`` and the first problem: not a teachkit recording,
+            a newer schema, or the first malformed event (e.g. a missing
+            field, or a time that is not a number).
+        """
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-            raise RecordingError(f"{source}: not a teachkit recording (no \"format\": \"{FORMAT_NAME}\" field).")
+            raise RecordingFileError(f"{source}: not a teachkit recording (no \"format\": \"{FORMAT_NAME}\" field).")
         schema = data.get("schema")
-        if not isinstance(schema, int):
-            raise RecordingError(f"{source}: the recording has no valid schema version.")
+        if not isinstance(schema, int) or isinstance(schema, bool):
+            raise RecordingFileError(f"{source}: the recording has no valid schema version.")
         if schema > SCHEMA_VERSION:
-            raise RecordingError(
+            raise RecordingFileError(
                 f"{source}: recorded with schema {schema}, newer than this teachkit understands "
                 f"({SCHEMA_VERSION}); upgrade teachkit to open it."
             )
-        events = data.get("events")
-        if not isinstance(events, list) or not all(isinstance(e, dict) and "kind" in e and "t" in e for e in events):
-            raise RecordingError(f"{source}: the recording's events are missing or malformed.")
-        return cls(events, data.get("meta") or {})
+        events, meta = data.get("events"), data.get("meta", {})
+        meta = {} if meta is None else meta
+        problem = validate.first_problem(events) or validate.meta_problem(meta)
+        if problem is not None:
+            raise RecordingFileError(f"{source}: the recording is malformed: {problem} (an edited or damaged file?); "
+                                     "use the file as teachkit saved it, or record the run again.")
+        late = validate.out_of_order(events)
+        if late is not None:
+            warnings.warn(
+                f"{source}: the events were not in time order (event {late} is earlier than the one before it; an "
+                "edited or merged file?): teachkit sorted them by time.", TeachkitWarning, stacklevel=2)
+            events = sorted(events, key=lambda e: e["t"])
+        return cls(events, meta)
 
     def save(self, path: str | os.PathLike, *, compress: bool | None = None) -> Path:
         """Write the recording as JSON (gzipped when ``path`` ends in ``.gz`` or ``compress``).
+
+        The file is written whole or not at all: a temporary file beside it
+        is renamed into place, and removed if anything fails.
 
         Returns
         -------
         pathlib.Path
             The file written.
+
+        Raises
+        ------
+        RecordingFileError
+            Naming ``path`` when it is a folder, its folder does not exist, or
+            it cannot be written.
         """
-        path = Path(path)
+        from teachkit.arguments import flag, path as check_path
+
+        given = check_path("path", path)
+        if compress is not None:
+            compress = flag("compress", compress)
+        path = Path(given)
         if compress is None:
             compress = path.suffix == ".gz"
+        if path.is_dir():
+            raise RecordingFileError(f"{given}: is a folder; give a file name such as {str(path / 'run.json.gz')!r}.")
+        if not path.parent.is_dir():
+            raise RecordingFileError(f"{given}: the folder {str(path.parent)!r} does not exist; create it first.")
         text = json.dumps(self.to_dict(), separators=(",", ":"))
-        tmp = path.with_name(path.name + ".tmp")
-        if compress:
-            with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as fh:
-                fh.write(text)
-        else:
-            tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)  # never leave a half-written recording behind
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            if compress:
+                with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as fh:
+                    fh.write(text)
+            else:
+                tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)  # never leave a half-written recording behind
+        except OSError as exc:
+            raise RecordingFileError(f"{given}: cannot write the file ({exc.strerror or exc}).") from None
+        finally:
+            if tmp.exists():
+                tmp.unlink(missing_ok=True)
         return path
 
     @classmethod
@@ -179,24 +227,35 @@ class Recording:
 
         Raises
         ------
-        RecordingError
+        RecordingFileError
             Naming the file and the problem when it is missing, corrupt,
-            truncated, not a teachkit recording, or from a newer teachkit.
+            truncated, too large, not a teachkit recording, from a newer
+            teachkit, or has a malformed event (the first one is named).
         """
-        path = Path(path)
+        from teachkit.arguments import path as check_path
+
+        given = check_path("path", path)
+        path = Path(given)
         try:
+            if path.is_dir():
+                raise RecordingFileError(f"{given}: is a folder, not a recording file.")
+            if path.stat().st_size > MAX_JSON_BYTES:
+                raise RecordingFileError(f"{given}: the file is larger than {MAX_JSON_BYTES >> 20} MiB, more than any "
+                                         "teachkit recording; it is not one.")
             raw = path.read_bytes()
         except OSError as exc:
-            raise RecordingError(f"{path}: cannot read the file ({exc.strerror or exc}).") from None
+            raise RecordingFileError(f"{given}: cannot read the file ({exc.strerror or exc}).") from None
         try:
             if raw[:2] == b"\x1f\x8b":
-                raw = gzip.decompress(raw)
+                raw = _gunzip(raw, MAX_JSON_BYTES, given)
             data = json.loads(raw.decode("utf-8"))
         except (OSError, EOFError, zlib.error) as exc:
-            raise RecordingError(f"{path}: the gzip data is corrupt or truncated ({exc}).") from None
+            raise RecordingFileError(f"{given}: the gzip data is corrupt or truncated ({exc}).") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RecordingError(f"{path}: not valid JSON, the file is corrupt or truncated ({exc}).") from None
-        return cls.from_dict(data, source=str(path))
+            raise RecordingFileError(f"{given}: not valid JSON, the file is corrupt or truncated ({exc}).") from None
+        except RecursionError:
+            raise RecordingFileError(f"{given}: the JSON is nested too deeply to be a teachkit recording.") from None
+        return cls.from_dict(data, source=str(given))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Recording):
@@ -217,3 +276,26 @@ class Recording:
             f"<div><b>teachkit recording</b>: {len(self.jobs)} job(s) on {len(self.workers)} workers ({workers})"
             f"<table><tr><th>#</th><th>job</th><th>Dask tasks</th><th>duration</th></tr>{rows}</table></div>"
         )
+
+
+def _gunzip(raw: bytes, limit: int, name: Any) -> bytes:
+    """Decompress gzip data (all members), refusing to inflate past ``limit`` bytes."""
+    out: list[bytes] = []
+    size = 0
+    while raw:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        data = raw
+        while True:
+            chunk = inflater.decompress(data, 1 << 20)
+            size += len(chunk)
+            if size > limit:
+                raise RecordingFileError(f"{name}: the gzip data inflates to more than {limit >> 20} MiB, more than "
+                                         "any teachkit recording (a damaged or hostile file); refusing to read it.")
+            out.append(chunk)
+            data = inflater.unconsumed_tail
+            if inflater.eof or (not data and not chunk):
+                break
+        if not inflater.eof:
+            raise EOFError("the gzip data ends before its end marker")
+        raw = inflater.unused_data.lstrip(b"\x00")  # another member may follow (concatenated gzip files)
+    return b"".join(out)

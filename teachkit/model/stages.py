@@ -93,18 +93,13 @@ class SparkTask:
 
     stage: int  # Stage.id
     partition: int
-    keys: list[str]  # the Dask task keys it covers (stringified, see teachkit.record.events.key_str)
+    keys: list[str]  # the Dask task keys it covers (stringified by the record layer's key_str)
     worker: str | None  # friendly name of the worker that produced the final result
     slot: int | None  # 1-based task slot (thread) on that worker
     start: float | None  # seconds since recording start: first compute start among its keys
     stop: float | None  # last compute stop
     attempts: int  # max attempts over its keys (1 = ran once)
     status: str  # "done" | "failed" | "lost" | "pending"
-
-    @property
-    def thread(self) -> int | None:
-        """The worker thread that ran it, numbered as a task slot (1 ... threads_per_worker)."""
-        return self.slot
 
 
 @dataclass
@@ -302,11 +297,9 @@ def _outputs(job, g: Graph, stages: list[Stage], node_stage: dict, ids: dict) ->
 def _shuffle_bytes(job, g: Graph, stages: list[Stage], node_stage: dict, ids: dict) -> None:
     """Bytes written to / read from shuffles (and from the map side of tree reductions)."""
     by_id = {s.id: s for s in stages}
-    events = getattr(job.recording, "events", None) or []
     p2p = Counter()
-    for ev in events:
-        if ev.get("kind") == "p2p":
-            p2p[ev["shuffle"]] += int(ev.get("nbytes", 0))
+    for send in job.sends:  # P2P shuffle batches, attached to the job by the model
+        p2p[send["shuffle"]] += int(send.get("nbytes") or 0)
     stage_of_layer = {g.layer[k]: ids[node_stage[k]] for k in g.nodes}
     for c in g.clusters:
         c["read_stages"] = {stage_of_layer[lay] for lay in c["read"]}

@@ -1,8 +1,8 @@
 """The recorder's wire format: plain, JSON-ready events.
 
 Every event is a ``dict`` with at least ``"kind"`` and ``"t"`` (seconds on the
-**scheduler's clock**, see below).  The plugins in :mod:`teachkit.record.plugins`
-append them; :class:`teachkit.Recording` stores them unchanged and everything
+**scheduler's clock**, see below).  The recorders (:mod:`teachkit.record.scheduler_recorder`,
+:mod:`teachkit.record.worker_recorder`) append them; :class:`teachkit.Recording` stores them unchanged and everything
 else in the kit is derived from them.  This module imports nothing of dask so
 that the model layer can use it without a cluster.
 
@@ -140,6 +140,26 @@ class PlanEvent(TypedDict, total=False):
     logical: str | None
     optimized: str | None
     name: str | None  # derived job name, e.g. "groupby count"
+    action: str | None  # "compute" (results to the client) or "persist" (kept on the workers)
+
+
+class FaultEvent(TypedDict, total=False):
+    """``kind="fault"``: teachkit injected a fault (added on the scheduler with ``note_event``).
+
+    ``running`` and ``held`` are the keys the scheduler had assigned to the
+    worker and the results it held when it was killed.
+    """
+
+    kind: Literal["fault"]
+    t: float
+    action: str  # "kill"
+    worker: str  # address
+    pid: int
+    restart: bool
+    when: str  # e.g. "after 4 tasks of shuffle-transfer"
+    tasks_done: int
+    running: list[str]
+    held: list[str]
 
 
 class WarningEvent(TypedDict):
@@ -185,28 +205,6 @@ def transition_events(columns: tuple | list, keys: list[str]) -> list[Transition
                 event["error"] = error
         append(event)
     return out
-
-
-#: Stimulus prefixes that tell why a task left a worker.
-_CAUSES = (
-    ("handle-worker-cleanup", "worker-lost"),
-    ("remove-worker", "worker-lost"),
-    ("nanny-close", "worker-lost"),  # a Nanny reports its worker process died (e.g. SIGKILL)
-    ("reschedule", "rescheduled"),
-    ("steal", "stolen"),
-)
-
-
-def cause_of(stimulus: str) -> str | None:
-    """Map a scheduler stimulus id to a short cause name (``None`` if ordinary).
-
-    >>> cause_of("handle-worker-cleanup-1795494357.04")
-    'worker-lost'
-    """
-    for prefix, cause in _CAUSES:
-        if stimulus.startswith(prefix):
-            return cause
-    return None
 
 
 def key_str(key: Any) -> str:

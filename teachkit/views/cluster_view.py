@@ -1,21 +1,24 @@
 """The cluster at one moment: the driver, and each worker with its task slots and the results it holds.
 
-Drawn only from the recording: a task is *running* at ``t`` when one of its
-attempts computes at ``t`` (start ≤ t < stop); *assigned* when the driver gave
-it to a worker that has not started it yet; a result is *held in memory* by a
-worker from the moment the task finished there until the scheduler released it
-or the worker died (the task's recorded state changes).
+Drawn from the job's log of changes folded up to ``t``
+(:func:`teachkit.model.fold.state_at`), the very fold the player steps
+through: the same states (:data:`teachkit.model.vocabulary.STATES`), on the
+same slots, with the same colours.  A task is *running* on a slot, *assigned*
+to a worker that has not started it (or that runs another task between two of
+its pieces), and its result is *held in memory* by the worker that keeps it
+until the scheduler releases it or the worker dies.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import Counter
 
-from teachkit.views.common import job_and_stages, key_owners
+from teachkit.model.fold import state_at
+from teachkit.model.vocabulary import SUMMARY_ORDER, fmt_bytes, fmt_seconds
+from teachkit.views.common import job_and_stages
 from teachkit.views.display import Message, SvgDrawing
-from teachkit.views.style import (DEATH_COLOR, DRIVER_COLOR, FONT, OTHER_COLOR, esc, fmt_bytes, fmt_seconds,
-                                  stage_color, text_on, worker_colors)
+from teachkit.views.style import (DEATH_COLOR, DRIVER_COLOR, FONT, OTHER_COLOR, STATE_COLORS, esc, stage_color,
+                                  text_on, worker_colors)
 
 BOX_W, GAP, PER_ROW, SLOT_H, CHIP_ROWS = 330, 20, 4, 24, 3
 DASH = ' stroke-dasharray="6 3"'
@@ -42,7 +45,7 @@ def cluster_view(rec, at: float | None = None, job=None) -> SvgDrawing | Message
     ncols = min(len(workers), PER_ROW) or 1
     width = max(ncols * (BOX_W + GAP) + GAP, 700)
     driver_h = 70 + 18 * len(stages[:8])
-    slots = {w.name: max([w.nthreads] + [s for s, _ in state["running"].get(w.name, [])]) for w in workers}
+    slots = {w.name: max([w.nthreads] + [s for s, *_ in state["running"].get(w.name, [])]) for w in workers}
     box_h = 46 + max(slots.values(), default=1) * SLOT_H + 20 + CHIP_ROWS * 20 + 10
     out: list[str] = []
     out += _driver(job, stages, state, t, width, driver_h)
@@ -56,10 +59,12 @@ def cluster_view(rec, at: float | None = None, job=None) -> SvgDrawing | Message
         out += _worker(w, slots[w.name], state, t, bx, by, box_h, wcol.get(w.name, OTHER_COLOR))
     legend_y = top + nrows * (box_h + GAP) + 10
     out += _legend(stages, legend_y)
-    height = legend_y + 30
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="{FONT}" '
+    height = legend_y + 50
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" style="max-width:100%;height:auto" font-family="{FONT}" '
            f'font-size="13" data-t="{t:.6f}">' + "".join(out) + "</svg>")
-    info = {"t": t, "job": job.index, "running": state["running"], "memory": state["memory_parts"],
+    info = {"t": t, "job": job.index, "memory": state["memory_parts"],
+            "running": {w: [(slot, what) for slot, what, _ in items] for w, items in state["running"].items()},
             "assigned": state["assigned"], "counts": state["counts"]}
     return SvgDrawing(svg, kind="cluster view", info=info)
 
@@ -77,74 +82,14 @@ def _pick_job(jobs: list, job, at: float | None):
 
 
 def _state_at(job, stages: list, t: float) -> dict:
-    """Who runs what, what is assigned and what is held where, at time ``t``."""
-    owner = key_owners(stages)
-    running: dict[str, list] = defaultdict(list)  # worker -> [(slot, label)]
-    assigned: Counter = Counter()
-    memory_parts: dict[str, set] = defaultdict(set)
-    memory_bytes: Counter = Counter()
-    per_task: dict[tuple, set] = defaultdict(set)  # (stage, partition) -> states of its keys
-    for key, task in job.dask_tasks.items():
-        st = owner.get(key)
-        kind = _key_state(task, t)
-        if st is not None:
-            per_task[(st.stage, st.partition)].add(kind[0])
-        if kind[0] == "running":
-            att = kind[1]
-            running[att.worker].append((att.slot or 0, (st.stage, st.partition) if st else None, key))
-        elif kind[0] == "assigned":
-            assigned[kind[1].worker] += 1
-        elif kind[0] == "memory":
-            att = kind[1]
-            memory_bytes[att.worker] += att.nbytes or 0
-            if st is not None:
-                memory_parts[att.worker].add((st.stage, st.partition))
-    counts: dict[int, Counter] = {s.id: Counter() for s in stages}
-    for (sid, _), kinds in per_task.items():
-        if "failed" in kinds:
-            label = "failed"
-        elif "running" in kinds:
-            label = "running"
-        elif kinds & {"memory", "done"} and not kinds <= {"memory", "done"}:
-            label = "in progress"  # some of its pipelined (fused) steps are done, the next is not running yet
-        elif kinds <= {"memory", "done"}:
-            label = "done"
-        elif "assigned" in kinds:
-            label = "assigned"
-        else:
-            label = "pending"
-        counts[sid][label] += 1
-    slotted: dict[str, list] = {}
-    for w, items in running.items():  # attempts whose slot was never recorded go to a free slot
-        used = {s for s, _, _ in items if s}
-        free = (n for n in range(1, 1000) if n not in used)
-        slotted[w] = sorted((s or next(free), what) for s, what, _ in items)
-    return {"running": slotted, "assigned": dict(assigned), "counts": counts,
-            "memory_parts": {w: sorted(p) for w, p in memory_parts.items()}, "memory_bytes": dict(memory_bytes)}
-
-
-def _key_state(task, t: float):
-    """``(state, attempt)`` of one Dask task at ``t``: running, assigned, memory, done, failed or pending."""
-    att = next((a for a in reversed(task.attempts) if a.assigned is None or a.assigned <= t), None)
-    if att is None:
-        return "pending", None
-    stop = att.stop if att.stop is not None else float("inf")
-    started = att.start is not None and att.start <= t
-    if att.outcome == "pending":
-        return "pending", att
-    if t < stop or att.outcome == "running":
-        return ("running" if started else "assigned"), att
-    if att.outcome == "erred":
-        return "failed", att
-    if att.outcome == "done" and (att.lost is None or t < att.lost):
-        return ("memory" if _held(task, t) else "done"), att
-    return "pending", att  # taken back, or its result was lost: waits to run again
-
-
-def _held(task, t: float) -> bool:
-    """Whether a finished task's result is still in memory at ``t`` (not yet released by the scheduler)."""
-    i = bisect_right([s[0] for s in task.states], t)
-    return i == 0 or task.states[i - 1][2] in ("memory", "processing")
+    """Who runs what on which slot, what waits and what is held where, at time ``t`` (the fold of the log)."""
+    snap = state_at(job, t, stages)
+    running = {w: [(slot, (st.stage, st.partition), word) for slot, st, word in items]
+               for w, items in snap.running().items()}
+    held = {w: sorted((st.stage, st.partition) for st in items) for w, items in snap.held().items()}
+    return {"running": running, "assigned": {w: len(items) for w, items in snap.waiting().items()},
+            "counts": {s.id: snap.counts(s.id) for s in stages}, "memory_parts": held,
+            "memory_bytes": snap.memory_bytes}
 
 
 def _driver(job, stages, state, t, width, h) -> list[str]:
@@ -157,7 +102,7 @@ def _driver(job, stages, state, t, width, h) -> list[str]:
              f'{" — FAILED" if job.errors and job.end is not None and t >= job.end else ""}</text>']
     for i, s in enumerate(stages[:8]):
         c = state["counts"].get(s.id, Counter())
-        parts = [f"{c[k]} {k}" for k in ("done", "running", "in progress", "assigned", "pending", "failed") if c[k]]
+        parts = [f"{c[k]} {k}" for k in SUMMARY_ORDER if c[k]]
         y = 74 + 18 * i
         lines.append(f'<rect x="{GAP + 12}" y="{y - 11}" width="12" height="12" fill="{stage_color(s.id)}"/>'
                      f'<text x="{GAP + 30}" y="{y}" fill="#FFFFFF">Stage {s.id} ({esc(_short(s.name))}): '
@@ -186,23 +131,34 @@ def _worker(w, nslots, state, t, x, y, h, color) -> list[str]:
             out.append(f'<text x="{x + 10}" y="{y + 50 + 18 * i}" fill="{DEATH_COLOR if dead else "#444444"}" '
                        f'font-weight="{"bold" if i == 0 else "normal"}">{esc(line)}</text>')
         return out
-    running = dict(state["running"].get(w.name, []))
+    running = {slot: (what, word) for slot, what, word in state["running"].get(w.name, [])}
     for s in range(1, nslots + 1):
         sy = y + 34 + (s - 1) * SLOT_H
-        what = running.get(s)
+        what, word = running.get(s, (None, None))
         fill = stage_color(what[0]) if what else "#F4F4F4"
         label = f"slot {s}: Stage {what[0]} · partition {what[1]}" if what else f"slot {s}: idle"
-        out.append(f'<rect x="{x + 8}" y="{sy}" width="{BOX_W - 16}" height="{SLOT_H - 4}" rx="3" fill="{fill}"/>'
+        label += " · re-run" if word == "re-run" else ""
+        edge = f' stroke="{STATE_COLORS[word]}" stroke-width="3"' if word == "re-run" else ""
+        out.append(f'<rect x="{x + 8}" y="{sy}" width="{BOX_W - 16}" height="{SLOT_H - 4}" rx="3" fill="{fill}"{edge}/>'
                    f'<text x="{x + 14}" y="{sy + 15}" fill="{text_on(fill)}">{esc(label)}</text>')
     qy = y + 34 + nslots * SLOT_H + 12
-    queued = state["assigned"].get(w.name, 0)
     out.append(f'<text x="{x + 10}" y="{qy}" font-size="12" fill="#444444">'
-               f'{f"{queued} more assigned, waiting for a free slot" if queued else "no tasks waiting"}</text>')
+               f'{esc(_waiting_text(state["assigned"].get(w.name, 0), len(running) < nslots))}</text>')
     parts = state["memory_parts"].get(w.name, [])
-    out.append(f'<text x="{x + 10}" y="{qy + 20}" font-size="12">In memory: {len(parts)} partition result'
-               f'{"s" * (len(parts) != 1)} ({fmt_bytes(state["memory_bytes"].get(w.name, 0))})</text>')
+    out.append(f'<text x="{x + 10}" y="{qy + 20}" font-size="12">In memory: {len(parts)} task result'
+               f'{"s" * (len(parts) != 1)} ({fmt_bytes(state["memory_bytes"].get(w.name, 0))} of Dask results)</text>')
     out += _chips(parts, x + 10, qy + 28)
     return out
+
+
+def _waiting_text(n: int, idle: bool) -> str:
+    """What waits on a worker: with every slot busy it waits for one; with a slot idle it is just not on one now
+    (given a moment ago, or between two of its Dask pieces)."""
+    if not n:
+        return "no tasks waiting"
+    if idle:
+        return f"{n} assigned, not on a slot at this moment"
+    return f"{n} more assigned, waiting for a free slot"
 
 
 def _chips(parts: list[tuple[int, int]], x: float, y: float) -> list[str]:
@@ -229,7 +185,8 @@ def _legend(stages, y) -> list[str]:
         out.append(f'<rect x="{x}" y="{y}" width="14" height="14" fill="{stage_color(s.id)}"/>'
                    f'<text x="{x + 18}" y="{y + 12}" font-size="12">Stage {s.id}</text>')
         x += 80
-    out.append(f'<rect x="{x}" y="{y}" width="14" height="14" fill="#F4F4F4" stroke="#999999"/>'
-               f'<text x="{x + 18}" y="{y + 12}" font-size="12">idle slot · chips: partition results held in memory'
+    y += 20  # the marks on a line of their own: the picture is never wider than its boxes
+    out.append(f'<rect x="{GAP}" y="{y}" width="14" height="14" fill="#F4F4F4" stroke="#999999"/>'
+               f'<text x="{GAP + 18}" y="{y + 12}" font-size="12">idle slot · chips: results held in memory'
                f' (number = partition) · red frame: dead worker</text>')
     return out

@@ -1,11 +1,11 @@
-"""What several views need: the job to draw, a message when there is nothing to draw, key → task maps."""
+"""What several views need: the job to draw, a message when there is nothing to draw, key → task maps, badges."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from teachkit.model.vocabulary import fmt_seconds
 from teachkit.views.display import Message
-from teachkit.views.style import fmt_seconds
 
 
 def as_job(obj: Any):
@@ -56,6 +56,8 @@ def key_owners(stages: list) -> dict[str, Any]:
     return {key: task for stage in stages for task in stage.tasks for key in task.keys}
 
 
-def key_stage(stages: list) -> dict[str, int]:
-    """Map every Dask key to its stage id."""
-    return {key: stage.id for stage in stages for task in stage.tasks for key in task.keys}
+def runs(job, task) -> tuple[int, int]:
+    """``(re-runs, moves)`` of a Spark-style task: extra attempts because something failed, and extra attempts
+    Dask made without a failure (a P2P unpack rescheduled where its data is, a steal), over its Dask keys."""
+    dask = [job.dask_tasks[k] for k in task.keys if k in job.dask_tasks]
+    return max((t.reruns for t in dask), default=0), max((t.moves for t in dask), default=0)

@@ -7,7 +7,7 @@ three columns side by side.
 >>> import teachkit
 >>> job = teachkit.Recording.load(teachkit.example_path("pipeline")).jobs[0]
 >>> print(str(explain(job)).splitlines()[-2])
-  Stage 0  read → filter → arithmetic → assign → partial sum   12 tasks  → shuffle
+  Stage 0  read → filter → withColumn → partial sum   12 tasks  → shuffle
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from teachkit.model.frames import STATES, build_frames
+from teachkit.model.frames import build_frames
+from teachkit.model.vocabulary import STATES
 from teachkit.views import player_export, player_panes
 from teachkit.views.style import STAGE_COLORS, STATE_COLORS, WORKER_COLORS
 
@@ -46,7 +47,7 @@ def player_data(rec: Any, job: Any = None, stages: list | None = None) -> dict[s
         "state_colors": [STATE_COLORS[s] for s in STATES],
         "stage_colors": list(STAGE_COLORS),
         "worker_colors": list(WORKER_COLORS),
-        "dag_svg": player_panes.dag_svg(job, frames),
+        "dag_svg": player_panes.dag_svg(job),
         "timeline": player_panes.timeline_svg(job),
     }
 

@@ -1,22 +1,23 @@
-"""Shuffle matrix: for one shuffle boundary, who sent how many bytes to whom (worker × worker).
+"""Shuffle matrix: for one stage boundary, who sent how many bytes to whom (worker × worker).
 
-For Dask's P2P shuffle the bytes come from the ``p2p`` events (worker-to-worker
-sends outside the task graph, with bytes per output partition, so each output
-partition's destination is shown too).  For other boundaries (task-based
-shuffle, tree reduction) they come from the recorded dependency fetches;
-results a task read on its own worker count on the diagonal.
+The model resolves each boundary once (:func:`teachkit.model.moves.boundaries`):
+for Dask's P2P shuffle the bytes are the worker-to-worker sends outside the
+task graph (with bytes per input partition, so each partition's destinations
+are shown too); for other boundaries (task-based shuffle, tree reduction) the
+recorded dependency fetches, and results a task read on its own worker count
+on the diagonal.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from teachkit.views.common import key_owners
+from teachkit.model.moves import crossing
+from teachkit.model.vocabulary import fmt_bytes
 from teachkit.views.display import HtmlView, Message
-from teachkit.views.style import FONT, esc, fmt_bytes, text_on, worker_colors
+from teachkit.views.style import FONT, esc, text_on, worker_colors
 
 MAX_PARTITION_ROWS = 40
-_PLUMBING = ("shuffle-transfer-", "shuffle-barrier-", "p2pshuffle-")
 
 
 def shuffle_view(stage) -> HtmlView | Message:
@@ -24,90 +25,31 @@ def shuffle_view(stage) -> HtmlView | Message:
     job = getattr(stage, "job", None)
     if job is None or job.recording is None:
         return Message(f"Stage {stage.id} is not attached to a recorded job, so its shuffle cannot be shown.")
-    stages = list(job.stages)
-    maps, reduces = _sides(stage, stages, "shuffle")
-    if not reduces:  # no shuffle: show the data movement of its other boundary (e.g. a tree reduction)
-        maps, reduces = _sides(stage, stages, None)
-    if not reduces:
+    found = crossing(stage)
+    if not found:
         return Message(f"Stage {stage.id} has no boundary with another stage: no data moves between stages here.",
                        title="shuffle view")
-    by_id = {s.id: s for s in stages}
-    ids = _p2p_ids(job, [by_id[i] for i in maps + reduces if i in by_id])
+    maps = sorted({b.parent for b in found})
+    reduces = sorted({b.child for b in found})
+    matrix: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    parts: dict[int, dict] = {}
+    for b in found:
+        for a, row in b.matrix().items():
+            for c, n in row.items():
+                matrix[a][c] += n
+        parts.update(b.partitions())
+    matrix = {a: dict(row) for a, row in matrix.items()}
+    source = found[0].source
     rec = job.recording
-    p2p = [e for e in rec.events if e["kind"] == "p2p" and e.get("shuffle") in ids]
-    names = {w.address: w.name for w in rec.workers}
-    if p2p:
-        matrix, parts, source = _from_p2p(p2p, names), _partitions(p2p, names), "P2P shuffle sends"
-    else:
-        matrix, parts, source = _from_fetches(job, stages, set(maps), set(reduces)), {}, "dependency transfers"
     workers = [w.name for w in rec.workers if any(w.name in row for row in matrix.values()) or w.name in matrix]
-    kind = by_id[reduces[0]].boundaries.get(maps[0], "shuffle") if reduces[0] in by_id else "shuffle"
-    title = (f"{kind.replace('-', ' ').capitalize()} {' + '.join(f'Stage {i}' for i in maps)} → {' + '.join(f'Stage {i}' for i in reduces)}: "
-             f"who sent how many bytes to whom (from {source})")
+    title = (f"{found[0].kind.replace('-', ' ').capitalize()} {' + '.join(f'Stage {i}' for i in maps)} → "
+             f"{' + '.join(f'Stage {i}' for i in reduces)}: who sent how many bytes to whom (from {source})")
     if not matrix:
         return Message(f"{title}: nothing was recorded for this boundary.", title="shuffle view")
     html = _matrix_html(title, matrix, workers, maps, reduces) + (_partition_html(parts, workers, worker_colors(rec.workers)) if parts else
            '<p style="font-size:12px;color:#444">Bytes per output partition are recorded only for P2P shuffles.</p>')
     return HtmlView(f'<div style="font-family:{FONT};font-size:14px">{html}</div>', kind="shuffle view",
                     info={"matrix": matrix, "source": source, "partitions": parts, "maps": maps, "reduces": reduces})
-
-
-def _sides(stage, stages: list, kind: str | None) -> tuple[list[int], list[int]]:
-    """(map-side, reduce-side) stage ids of the boundary ``stage`` reads, else of the one it writes."""
-    ok = lambda b: b == kind if kind else b is not None  # noqa: E731
-    parents = [p for p in stage.parents if ok(stage.boundaries.get(p, "shuffle"))]
-    if parents:
-        return parents, [stage.id]
-    return [stage.id], [s.id for s in stages if stage.id in s.parents and ok(s.boundaries.get(stage.id, "shuffle"))]
-
-
-def _p2p_ids(job, stages: list) -> set[str]:
-    """P2P shuffle ids whose tasks belong to these stages (or the only P2P shuffle of the job)."""
-    every = {k.split("|")[0].rsplit("-", 1)[-1] for k in job.dask_tasks if k.startswith(_PLUMBING)}
-    mine = set()
-    for s in stages:
-        names = list(s.groups) + [k for t in s.tasks for k in t.keys[:4]] + list(getattr(s, "collapsed", []) or [])
-        mine |= {i for i in every if any(i in str(n) for n in names)}
-    return mine or (every if len(every) == 1 else set())
-
-
-def _from_p2p(events: list[dict], names: dict) -> dict:
-    matrix: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for e in events:
-        matrix[names.get(e["source"], e["source"])][names.get(e["dest"], e["dest"])] += e["nbytes"]
-    return {a: dict(b) for a, b in matrix.items()}
-
-
-def _partitions(events: list[dict], names: dict) -> dict[int, dict]:
-    """Per **input** partition: the worker that split it and the bytes it sent to each worker."""
-    parts: dict[int, dict] = {}
-    for e in events:
-        src, dst = names.get(e["source"], e["source"]), names.get(e["dest"], e["dest"])
-        for p, n in e["partitions"].items():
-            row = parts.setdefault(int(p), {"source": src, "to": defaultdict(int)})
-            row["to"][dst] += n
-    return {p: {"source": r["source"], "to": dict(r["to"])} for p, r in sorted(parts.items())}
-
-
-def _from_fetches(job, stages: list, maps: set, reduces: set) -> dict:
-    """Bytes moved from map-side results to reduce-side tasks: fetched between workers, or read locally."""
-    owner = key_owners(stages)
-    map_side = lambda k: (owner[k].stage in maps) if k in owner else True  # noqa: E731 (unowned: plumbing)
-    matrix: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for f in job.fetches:
-        if map_side(f["key"]) and f["from"] and f["to"]:
-            matrix[f["from"]][f["to"]] += f["nbytes"] or 0
-    for key, st in owner.items():
-        if st.stage not in reduces:
-            continue
-        task = job.dask_tasks.get(key)
-        final = task.final if task else None
-        for d in task.deps if final else ():
-            dep = job.dask_tasks.get(d)
-            src = dep.final if dep else None
-            if src is not None and map_side(d) and src.worker == final.worker:
-                matrix[src.worker][src.worker] += src.nbytes or 0
-    return {a: dict(b) for a, b in matrix.items()}
 
 
 def _blue(frac: float) -> str:

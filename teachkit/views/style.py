@@ -1,14 +1,13 @@
-"""One look for every view: colours for stages, task states and workers; number formats.
+"""One look for every view: colours for stages, task states and workers, the font, escaping.
 
 Stages use the Okabe-Ito palette (safe for the common colour-vision
 deficiencies), workers use Tableau 10, task states their own fixed colours,
 so a colour never means two things in one picture.  Every view takes its
-colours and its words from here.
+colours from here, and its words and number formats from
+:mod:`teachkit.model.vocabulary`.
 
->>> stage_color(0), stage_color(7) == stage_color(0)
-('#E69F00', True)
->>> fmt_bytes(2048), fmt_bytes(3_100_000), fmt_seconds(0.0042), fmt_seconds(12.5)
-('2.0 KiB', '3.0 MiB', '4.2 ms', '12.5 s')
+>>> stage_color(0), stage_color(7) == stage_color(0), STATE_COLORS["re-run"]
+('#E69F00', True, '#CC79A7')
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ STAGE_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00"
 WORKER_COLORS = ("#4E79A7", "#F28E2B", "#59A14F", "#B07AA1", "#76B7B2",
                  "#EDC948", "#FF9DA7", "#9C755F", "#E15759", "#BAB0AC")
 
-#: Task states, as the player colours DAG nodes (the names are the contract).
+#: Task states (:data:`teachkit.model.vocabulary.STATES`), as every view colours them.
 STATE_COLORS = {
     "pending": "#E6E6E6",   # not yet runnable or not yet assigned
     "assigned": "#FFE9A8",  # the driver gave it to a worker; waiting for a free slot
@@ -32,8 +31,6 @@ STATE_COLORS = {
     "re-run": "#CC79A7",    # a later attempt of a lost/rescheduled task
     "failed": "#000000",
 }
-STATE_TEXT = {"pending": "pending", "assigned": "assigned", "running": "running", "done": "done",
-              "lost": "lost with its worker", "re-run": "re-run", "failed": "failed (error)"}
 
 #: Things that belong to no stage (shuffle plumbing, e.g. Dask's P2P barrier).
 OTHER_COLOR = "#BBBBBB"
@@ -76,36 +73,6 @@ def tint(color: str, amount: float = 0.75) -> str:
     return "#{:02X}{:02X}{:02X}".format(*mix)
 
 
-def fmt_bytes(n: float | None) -> str:
-    """Human-readable bytes in binary units (``"—"`` when unknown)."""
-    if n is None:
-        return "—"
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{int(n)} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
-
-
-def fmt_seconds(s: float | None) -> str:
-    """Human-readable duration (``"—"`` when unknown)."""
-    if s is None:
-        return "—"
-    if s < 1e-3:
-        return f"{s * 1e6:.0f} µs"
-    if s < 1:
-        return f"{s * 1e3:.1f} ms"
-    if s < 120:
-        return f"{s:.1f} s" if s >= 10 else f"{s:.2f} s"
-    return f"{int(s // 60)} min {s % 60:.0f} s"
-
-
 def esc(text: object) -> str:
     """Escape text for SVG/HTML/graphviz HTML-like labels."""
     return html.escape(str(text), quote=True)
-
-
-def stage_label(stage) -> str:
-    """``"Stage 1"`` (the word learners read in Spark's UI)."""
-    return f"Stage {stage.id}"

@@ -2,9 +2,13 @@
 
 What Spark's event timeline and Dask's task stream show, after the fact:
 bars are coloured by stage; a failed attempt is cross-hatched black, a result
-lost with its worker is hatched red, a re-run has a purple outline; grey lines
-are dependency transfers between workers, dashed blue lines P2P shuffle sends,
-and a red line marks a worker's death.  Every bar has a ``<title>`` tooltip.
+lost with its worker is hatched red, a re-run after a failure has a purple
+outline; an attempt never seen running (given to a worker, then taken back or
+lost) is a thin bar low in its worker's first row.  Each attempt sits on the
+slot the model gives it (:func:`teachkit.model.changes.place_slots`), as in
+the player and the cluster picture.  Grey lines are dependency transfers
+between workers, dashed blue lines P2P shuffle sends, and a red line marks a
+worker's death.  Every bar has a ``<title>`` tooltip.
 
 Stable element ids (prefix ``id_prefix``, default ``"tk"``), for the player:
 
@@ -13,7 +17,8 @@ Stable element ids (prefix ``id_prefix``, default ``"tk"``), for the player:
 - ``{prefix}cursor``: the time cursor group (move it with ``transform``),
   ``{prefix}cursortext`` its label; hidden unless ``cursor=t`` is given;
 - ``{prefix}b{i}``: the ``i``-th bar, with ``data-key``, ``data-stage``,
-  ``data-partition`` and ``data-attempt``.
+  ``data-partition``, ``data-attempt``, ``data-worker`` and ``data-slot``
+  (0 for an attempt never seen running).
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from teachkit.model.vocabulary import fmt_bytes, fmt_seconds
 from teachkit.views.common import job_and_stages, job_title, key_owners
 from teachkit.views.display import SvgDrawing
-from teachkit.views.style import (DEATH_COLOR, FONT, OTHER_COLOR, STATE_COLORS, TRANSFER_COLOR, esc, fmt_bytes,
-                                  fmt_seconds, stage_color, worker_colors)
+from teachkit.views.style import (DEATH_COLOR, FONT, OTHER_COLOR, STATE_COLORS, TRANSFER_COLOR, esc, stage_color,
+                                  worker_colors)
 
 ROW_H, LABEL_W, TOP = 22, 150, 64
 P2P_COLOR = "#0072B2"
@@ -60,9 +66,9 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
     out += _rows(rows, row_y, workers, x, t_lo, t_hi)
     out += _axis(t_lo, t_hi, x, TOP + plot_h)
     for i, b in enumerate(bars):
-        out.append(_bar(i, b, owner, x, row_y[b["row"]], p))
+        out.append(_bar(i, b, job, owner, x, row_y[b["row"]], p))
     if transfers:
-        out += _transfers(job, rec, rows, row_y, x, p)
+        out += _transfers(job, rows, row_y, x, p)
     out += _deaths(workers, rows, row_y, x, t_lo, t_hi)
     legend, legend_h = _legend(stages, TOP + plot_h + 40, width, p)
     out += legend
@@ -74,7 +80,8 @@ def timeline(job, cursor: float | None = None, width: int = 1000, transfers: boo
                f'stroke-width="2"/><text id="{p}cursortext" x="3" y="{TOP - 10}" font-size="12" font-weight="bold">'
                f'{"t = " + fmt_seconds(cursor) if shown else ""}</text></g>')
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" id="{p}timeline" width="{LABEL_W + width + 20}" '
-            f'height="{height}" viewBox="0 0 {LABEL_W + width + 20} {height}" font-family="{FONT}" font-size="13" data-t0="{t_lo:.6f}" data-x0="{LABEL_W}" '
+            f'height="{height}" viewBox="0 0 {LABEL_W + width + 20} {height}" style="max-width:100%;height:auto" '
+            f'font-family="{FONT}" font-size="13" data-t0="{t_lo:.6f}" data-x0="{LABEL_W}" '
             f'data-scale="{scale:.6f}"><text x="4" y="18" font-size="16" font-weight="bold">'
             f'{esc(job_title(job, stages))}</text><text x="4" y="36" font-size="12" fill="#444444">Worker timeline: '
             f'one row per task slot (thread), one bar per task attempt; hover a bar for details</text>')
@@ -91,7 +98,7 @@ def _span(att, job) -> tuple[float, float] | None:
 
 
 def _layout(job, workers: list) -> tuple[list[tuple[str, int]], list[dict]]:
-    """Rows ``(worker, slot)`` and bars; attempts with no recorded slot go to a free slot of their worker."""
+    """Rows ``(worker, slot)`` and bars: each attempt on its slot; one never seen running on its worker's first row."""
     nslots = {w.name: w.nthreads for w in workers}
     bars: list[dict] = []
     for task in job.dask_tasks.values():
@@ -99,20 +106,10 @@ def _layout(job, workers: list) -> tuple[list[tuple[str, int]], list[dict]]:
             span = _span(att, job)
             if span is None or att.worker is None:
                 continue
+            slot = att.slot if att.start is not None and att.slot else 1
             bars.append({"key": task.key, "att": att, "start": span[0], "stop": span[1], "worker": att.worker,
-                         "slot": att.slot})
-            if att.slot:
-                nslots[att.worker] = max(nslots.get(att.worker, 1), att.slot)
-    busy: dict[tuple[str, int], list] = defaultdict(list)
-    for b in bars:
-        if b["slot"]:
-            busy[(b["worker"], b["slot"])].append((b["start"], b["stop"]))
-    for b in sorted((b for b in bars if not b["slot"]), key=lambda b: b["start"]):
-        n = nslots.setdefault(b["worker"], 1)
-        free = [s for s in range(1, n + 1)
-                if not any(a < b["stop"] and b["start"] < c for a, c in busy[(b["worker"], s)])]
-        b["slot"] = free[0] if free else 1
-        busy[(b["worker"], b["slot"])].append((b["start"], b["stop"]))
+                         "slot": slot, "ran": att.start is not None})
+            nslots[att.worker] = max(nslots.get(att.worker, 1), slot)
     order = [w.name for w in workers] + sorted(set(nslots) - {w.name for w in workers})
     rows = [(w, s) for w in order for s in range(1, nslots.get(w, 1) + 1)]
     for b in bars:
@@ -155,25 +152,29 @@ def _digits(step: float) -> int:
     return max(0, -math.floor(math.log10(step) + 1e-9))
 
 
-def _bar(i: int, b: dict, owner: dict, x, y: float, p: str) -> str:
+def _bar(i: int, b: dict, job, owner: dict, x, y: float, p: str) -> str:
     att, task = b["att"], owner.get(b["key"])
     sid = task.stage if task else None
     fill = stage_color(sid)
     x0, w = x(b["start"]), max(x(b["stop"]) - x(b["start"]), 1.0)
     lost = att.lost is not None or (att.outcome == "released" and att.end_cause == "worker-lost")
-    queued = att.outcome == "released" and not lost  # taken back before it ran (rescheduled / stolen)
-    stroke = ' stroke="#CC79A7" stroke-width="2"' if att.number > 1 else ""
-    h, top = (ROW_H - 14, y + 12) if queued else (ROW_H - 6, y + 3)
+    rerun = job.dask_tasks[b["key"]].rerun_cause(att.number)
+    stroke = ' stroke="#CC79A7" stroke-width="2"' if rerun else ""
+    h, top = (ROW_H - 14, y + 12) if not b["ran"] else (ROW_H - 6, y + 3)
     where = f"stage {sid}, partition {task.partition}" if task else "no stage (shuffle plumbing)"
     what = {"done": "done", "erred": f"FAILED: {att.error}", "released": f"taken back ({att.end_cause})",
             "running": "still running when recording stopped"}.get(att.outcome, att.outcome)
     if att.lost is not None:
         what += f"; result lost with its worker at {att.lost:.3f} s"
-    tip = (f"{b['key']}\n{where}\n{att.worker} slot {b['slot']}\n{b['start']:.3f}–{b['stop']:.3f} s "
+    why = (f" (re-run: {rerun})" if rerun else f" ({att.cause}: Dask moved it, not a failure)"
+           if att.cause in ("rescheduled", "stolen") else f" ({att.cause})" if att.cause else "")
+    place = f"{att.worker} slot {b['slot']}" if b["ran"] else f"{att.worker}, not seen running"
+    tip = (f"{b['key']}\n{where}\n{place}\n{b['start']:.3f}–{b['stop']:.3f} s "
            f"({fmt_seconds(b['stop'] - b['start'])})\nresult: {fmt_bytes(att.nbytes)}\nattempt {att.number}"
-           f"{f' ({att.cause})' if att.cause else ''}: {what}")
+           f"{why}: {what}")
     data = (f'data-key="{esc(b["key"])}" data-stage="{"" if sid is None else sid}" '
-            f'data-partition="{"" if task is None else task.partition}" data-attempt="{att.number}"')
+            f'data-partition="{"" if task is None else task.partition}" data-attempt="{att.number}" '
+            f'data-worker="{esc(att.worker)}" data-slot="{b["slot"] if b["ran"] else 0}"')
     shape = f'<rect x="{x0:.2f}" y="{top}" width="{w:.2f}" height="{h}" fill="{fill}"{stroke}/>'
     if att.outcome == "erred" or lost:
         shape += (f'<rect x="{x0:.2f}" y="{top}" width="{w:.2f}" height="{h}" fill="url(#{p}'
@@ -181,7 +182,7 @@ def _bar(i: int, b: dict, owner: dict, x, y: float, p: str) -> str:
     return f'<g id="{p}b{i}" {data}><title>{esc(tip)}</title>{shape}</g>'
 
 
-def _transfers(job, rec, rows, row_y, x, p) -> list[str]:
+def _transfers(job, rows, row_y, x, p) -> list[str]:
     first = {}
     for w, s in rows:
         first.setdefault(w, row_y[(w, s)] + ROW_H / 2)
@@ -194,7 +195,7 @@ def _transfers(job, rec, rows, row_y, x, p) -> list[str]:
             tip = f"transfer {src} → {dst}: {len(fs)} result(s), {fmt_bytes(sum(f['nbytes'] for f in fs))}, " \
                   f"{fmt_seconds(stop - start)}"
             out.append(_arrow(x(start), first[src], x(stop), first[dst], TRANSFER_COLOR, "", tip, p))
-    out += _p2p(job, rec, first, x, p)
+    out += _p2p(job, first, x, p)
     return out
 
 
@@ -202,18 +203,12 @@ def _transfers(job, rec, rows, row_y, x, p) -> list[str]:
 MAX_P2P_ARROWS = 40
 
 
-def _p2p(job, rec, first, x, p) -> list[str]:
-    """P2P shuffle sends between workers, batched per worker pair into short time bins."""
-    if rec is None or job.end is None:
+def _p2p(job, first, x, p) -> list[str]:
+    """P2P shuffle sends between workers (``job.sends``), batched per worker pair into short time bins."""
+    if job.end is None:
         return []
-    names = {w.address: w.name for w in rec.workers}
-    ids = {k.split("|")[0].rsplit("-", 1)[-1] for k in job.dask_tasks if k.startswith(("shuffle-transfer-", "p2p"))}
-    sends = []
-    for e in rec.events:
-        if e["kind"] == "p2p" and e.get("shuffle") in ids and e["source"] != e["dest"]:
-            src, dst = names.get(e["source"], e["source"]), names.get(e["dest"], e["dest"])
-            if src in first and dst in first:
-                sends.append((e["t"] - rec.t0, src, dst, e))
+    sends = [(e["t"], e["from"], e["to"], e) for e in job.sends
+             if e["from"] != e["to"] and e["from"] in first and e["to"] in first]
     pairs = len({(src, dst) for _, src, dst, _ in sends}) or 1
     width = max((job.end - job.submitted) / max(1, MAX_P2P_ARROWS // pairs), 1e-3)
     bins: dict[tuple, list] = {}
@@ -263,8 +258,8 @@ def _legend(stages, y, width, p) -> tuple[list[str], int]:
         (f'<rect width="14" height="14" fill="{OTHER_COLOR}"/>', "no stage (shuffle plumbing)"),
         (f'<rect width="14" height="14" fill="url(#{p}lost)" stroke="{STATE_COLORS["lost"]}"/>', "lost with its worker"),
         (f'<rect width="14" height="14" fill="url(#{p}failed)" stroke="#000000"/>', "failed (error)"),
-        ('<rect width="14" height="14" fill="#FFFFFF" stroke="#CC79A7" stroke-width="2"/>', "re-run (attempt 2+)"),
-        ('<rect y="8" width="14" height="6" fill="#BBBBBB"/>', "assigned, taken back before running"),
+        ('<rect width="14" height="14" fill="#FFFFFF" stroke="#CC79A7" stroke-width="2"/>', "re-run after a failure"),
+        ('<rect y="8" width="14" height="6" fill="#BBBBBB"/>', "assigned, not seen running"),
         (f'<line x1="0" y1="7" x2="14" y2="7" stroke="{TRANSFER_COLOR}" stroke-width="1.5"/>', "data transfer"),
         (f'<line x1="0" y1="7" x2="14" y2="7" stroke="{P2P_COLOR}" stroke-dasharray="4 2" stroke-width="1.5"/>',
          "P2P shuffle send"),
