@@ -128,9 +128,12 @@ def test_reruns_agree_with_the_checks(killed):
         got.setdefault(r.stage, set()).add(r.partition)
         assert r.cause in recovery.FAULT_CAUSES and r.attempts >= 2 and r.why
     assert got == check_facts.fault_reruns(killed)
-    lost = {(r.stage, r.partition) for r in recovery.reruns(killed) if r.cause == "result-lost"}
+    lost = {(r.stage, r.partition) for r in recovery.reruns(killed) if "result-lost" in r.causes}
     assert lost == set(check_facts.lost_results(killed))
-    assert sum(sum(c.values()) for c in recovery.causes_by_stage(killed).values()) == len(recovery.reruns(killed))
+    assert sum(sum(c.values()) for c in recovery.causes_by_stage(killed).values()) == sum(
+        len(r.causes) for r in recovery.reruns(killed))
+    assert all(r.cause == r.causes[0] and list(r.causes) == sorted(r.causes, key=recovery.FAULT_CAUSES.index)
+               for r in recovery.reruns(killed))
 
 
 def test_lost_results_ran_first_on_the_dead_worker(killed):

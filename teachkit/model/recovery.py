@@ -46,17 +46,24 @@ CAUSE_WORDS = {
 class Rerun:
     """One Spark-style task that ran again because a worker died.
 
-    ``cause`` is the most telling cause among its Dask tasks' extra attempts
-    (see :data:`FAULT_CAUSES`); ``first_worker`` ran its first attempt,
-    ``final_worker`` produced the result that counted.
+    ``causes`` are the causes of its Dask tasks' extra attempts, most telling
+    first (see :data:`FAULT_CAUSES`), ``cause`` the first of them (a task whose
+    finished pieces were lost while its last piece ran on the dead worker has
+    both ``result-lost`` and ``worker-lost``); ``first_worker`` ran its first
+    attempt, ``final_worker`` produced the result that counted.
     """
 
     stage: int
     partition: int
-    cause: str
+    causes: tuple[str, ...]
     attempts: int
     first_worker: str | None
     final_worker: str | None
+
+    @property
+    def cause(self) -> str:
+        """The most telling cause (the first of ``causes``)."""
+        return self.causes[0]
 
     @property
     def why(self) -> str:
@@ -73,15 +80,16 @@ def reruns(job: Any) -> list[Rerun]:
             causes = {a.cause for a in attempts if a.number > 1 and a.cause in FAULT_CAUSES}
             if not causes:
                 continue
-            cause = next(c for c in FAULT_CAUSES if c in causes)
+            ordered = tuple(c for c in FAULT_CAUSES if c in causes)
             first = next((a.worker for a in attempts if a.number == 1 and a.worker), None)
-            out.append(Rerun(stage.id, task.partition, cause, task.attempts, first, task.worker))
+            out.append(Rerun(stage.id, task.partition, ordered, task.attempts, first, task.worker))
     return out
 
 
 def causes_by_stage(job: Any) -> dict[int, Counter]:
-    """Stage id -> how many of its Spark-style tasks ran again, by cause (stages with none left out)."""
+    """Stage id -> how many of its Spark-style tasks ran again for each cause (a task counts once per cause it has)."""
     out: dict[int, Counter] = {}
     for r in reruns(job):
-        out.setdefault(r.stage, Counter())[r.cause] += 1
+        for cause in r.causes:
+            out.setdefault(r.stage, Counter())[cause] += 1
     return out
