@@ -63,7 +63,7 @@ def _about(value: float, target: float) -> bool:
 
 def _range(values: list[int]) -> str:
     lo, hi = min(values), max(values)
-    return f"{lo}" if lo == hi else f"{lo} to {hi}"
+    return f"{lo:,}" if lo == hi else f"{lo:,} to {hi:,}"
 
 
 def _bytes(n: int) -> str:
