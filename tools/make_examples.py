@@ -71,8 +71,10 @@ def _work(part):
 def straggler(cluster) -> teachkit.Recording:
     """Lesson 6's steal: 24 partitions kept in memory, worker-3 made 6x slower, idle workers steal its queued tasks.
 
-    Kept from the first of up to 5 real runs with at least one confirmed steal
-    and a stage in which one worker ran at least 1.5 times the tasks of another.
+    Only the job on the kept partitions is recorded (its stage reads from
+    memory).  Kept from the first of up to 8 real runs in which idle workers
+    stole at least two tasks, all from worker-3, and one worker ran at least
+    1.5 times the tasks of another in a stage.
     """
     import distributed
 
@@ -80,17 +82,17 @@ def straggler(cluster) -> teachkit.Recording:
     from teachkit.model.balance import steals, uneven_stages
 
     df = sales(rows=240_000, partitions=24)
-    for _ in range(5):
+    for _ in range(8):
+        kept = df.persist()
+        distributed.wait(kept)
         with teachkit.record(cluster) as rec:
-            with teachkit.job("keep the partitions in memory"):
-                kept = df.persist()
-                distributed.wait(kept)
             with faults.slow_worker(cluster, "worker-3", factor=6):
                 with teachkit.job("work on kept partitions, worker-3 slowed"):
                     kept.map_partitions(_work, meta=kept._meta).value.sum().compute()
         del kept
         job = rec.job("work on kept partitions, worker-3 slowed")
-        if steals(job) and uneven_stages(job, ratio=1.5):
+        moved = steals(job)
+        if len(moved) >= 2 and all(s.victim == "worker-3" for s in moved) and uneven_stages(job, ratio=1.5):
             break
     return rec
 
