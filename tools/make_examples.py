@@ -90,19 +90,72 @@ def killed(cluster) -> teachkit.Recording:
     return rec
 
 
-EXTRAS = {"groupby": groupby, "pipeline": pipeline, "killed": killed}
+def _work(part):
+    """Every task takes at least 0.15 s, so the work, not Dask's overhead, sets the pace."""
+    import time
+
+    time.sleep(0.15)
+    return part
+
+
+def straggler(cluster) -> teachkit.Recording:
+    """Lesson 6's steal: 24 partitions kept in memory, worker-3 made 6x slower, idle workers steal its queued tasks.
+
+    Only the job on the kept partitions is recorded (its stage reads from
+    memory).  Kept from the first of up to 8 real runs in which idle workers
+    stole at least two tasks, all from worker-3, and one worker ran at least
+    1.5 times the tasks of another in a stage.
+    """
+    import distributed
+
+    from teachkit import faults
+    from teachkit.model.balance import steals, uneven_stages
+
+    df = sales(rows=240_000, partitions=24)
+    for _ in range(8):
+        kept = df.persist()
+        distributed.wait(kept)
+        with teachkit.record(cluster) as rec:
+            with faults.slow_worker(cluster, "worker-3", factor=6):
+                with teachkit.job("work on kept partitions, worker-3 slowed"):
+                    kept.map_partitions(_work, meta=kept._meta).value.sum().compute()
+        del kept
+        job = rec.job("work on kept partitions, worker-3 slowed")
+        moved = steals(job)
+        if len(moved) >= 2 and all(s.victim == "worker-3" for s in moved) and uneven_stages(job, ratio=1.5):
+            break
+    return rec
+
+
+def seed(cluster) -> teachkit.Recording:
+    """Lesson 8's detailed example at full size: 1,000,000 rows, 500 partitions, 5 workers x 20 task slots."""
+    df = sales(rows=1_000_000, partitions=500)
+    plan = df.groupby("category").count(split_out=8, split_every=500, shuffle_method="tasks").optimize()
+    with teachkit.record(cluster) as rec:
+        with teachkit.job("groupby count, full size"):
+            plan.compute()
+    return rec
+
+
+#: name -> (function, workers, threads per worker): the small runs the tests and docs pin, and two lesson runs
+#: whose shape a notebook cannot promise on every machine (a steal, the full-size seed on 5 x 20 slots).
+EXTRAS = {"groupby": (groupby, 3, 1), "pipeline": (pipeline, 3, 1), "killed": (killed, 3, 1),
+          "straggler": (straggler, 3, 1), "seed": (seed, 5, 20)}
 
 
 def record_extras() -> dict[str, teachkit.Recording]:
-    cluster = teachkit.start_cluster(workers=3, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
-    try:
-        out = {}
-        for name, make in EXTRAS.items():
-            print(f"  extra {name}: recording ...", flush=True)
-            out[name] = make(cluster)
-        return out
-    finally:
-        cluster.close()
+    out = {}
+    for shape in sorted({(w, t) for _, w, t in EXTRAS.values()}):
+        cluster = teachkit.start_cluster(workers=shape[0], threads_per_worker=shape[1], memory_limit="1GiB",
+                                         dashboard=False)
+        try:
+            for name, (make, workers, threads) in EXTRAS.items():
+                if (workers, threads) == shape:
+                    print(f"  extra {name}: recording ...", flush=True)
+                    out[name] = make(cluster)
+        finally:
+            cluster.close()
+    return out
 
 
 # -- the course ---------------------------------------------------------------------------------
@@ -194,7 +247,7 @@ def entry(name: str, rec: teachkit.Recording, size: int, lesson: str | None, des
 
 
 def describe_extra(name: str) -> str:
-    return one_line((EXTRAS[name].__doc__ or name).strip().splitlines()[0])
+    return one_line((EXTRAS[name][0].__doc__ or name).strip().splitlines()[0])
 
 
 def main(argv: list[str] | None = None) -> int:

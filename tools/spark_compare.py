@@ -21,32 +21,18 @@ Run (a minute or two; needs ``pip install -e '.[test]'`` and Java 17+)::
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import teachkit
-from teachkit.cases import CASES, Case, dask_inputs, run_dask, run_spark, spark_inputs
-
-#: Spark's own logging, quiet: errors only, to stderr (its start-up banner and warnings would flood a test run;
-#: a logger configured for ``org.apache.spark`` keeps PySpark from announcing its own default level).
-LOG4J2 = """\
-rootLogger.level = error
-rootLogger.appenderRef.console.ref = console
-appender.console.type = Console
-appender.console.name = console
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = spark %p %c{1}: %m%n
-logger.spark.name = org.apache.spark
-logger.spark.level = error
-"""
+from teachkit.cases import CASES, Case, dask_inputs, run_dask
+# The quiet PySpark session and the stage reader are shared with the course's last lesson.
+from teachkit.spark_run import finished_jobs as _finished_jobs  # noqa: F401
+from teachkit.spark_run import same_stages, spark_session, spark_stages  # noqa: F401
 
 
 @dataclass
@@ -79,86 +65,6 @@ def dask_stages(cases: list[Case], workers: int = 2) -> dict[str, list]:
     finally:
         cluster.close()
     return out
-
-
-@contextlib.contextmanager
-def spark_session(cores: int = 2):
-    """One quiet local SparkSession (AQE off, no automatic broadcast, no UI, loopback only), stopped on exit."""
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        # PySpark 4.3 warns that it does not fully support pandas 3; the cases' pandas code works with it.
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-        config = Path(tmp) / "log4j2.properties"
-        config.write_text(LOG4J2)
-        spark = (
-            SparkSession.builder.master(f"local[{cores}]")
-            .appName("teachkit-compare")
-            .config("spark.sql.adaptive.enabled", "false")
-            .config("spark.sql.autoBroadcastJoinThreshold", "-1")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.memory", "1g")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.local.dir", tmp)
-            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{config}")
-            .getOrCreate()
-        )
-        try:
-            yield spark
-        finally:
-            spark.stop()
-
-
-def spark_stages(cases: list[Case]) -> dict[str, list[list[int]]]:
-    """Per case: for each Spark job, the tasks of each stage that ran (from Spark's status tracker)."""
-    out = {}
-    with spark_session() as spark:
-        tracker = spark.sparkContext.statusTracker()
-        frames = spark_inputs(spark)
-        for case in cases:
-            spark.conf.set("spark.sql.shuffle.partitions", str(case.shuffle_partitions))
-            spark.sparkContext.setJobGroup(case.name, case.spark)
-            with tempfile.TemporaryDirectory() as tmp:
-                run_spark(case, frames, Path(tmp) / "out")
-            out[case.name] = [job for job in _finished_jobs(tracker, case.name) if job]
-    return out
-
-
-def _finished_jobs(tracker, group: str, timeout: float = 60.0) -> list[list[int]]:
-    """Tasks per stage of each job of ``group``, once Spark's listener has seen every job end.
-
-    An action can return before the status tracker (fed asynchronously by
-    Spark's listener bus) marks its job done; skipped stages ran no task.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        infos = [tracker.getJobInfo(j) for j in sorted(tracker.getJobIdsForGroup(group))]
-        ended = all(info is not None and info.status in ("SUCCEEDED", "FAILED") for info in infos)
-        if ended or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    jobs = []
-    for info in infos:
-        stages = [tracker.getStageInfo(sid) for sid in sorted(info.stageIds)] if info is not None else []
-        jobs.append([st.numTasks for st in stages if st is not None and st.numCompletedTasks > 0])
-    return jobs
-
-
-def same_stages(ours: list[list[int]], theirs: list[list[int]]) -> bool:
-    """Same jobs with the same stages: each job's task counts, in any order but the last stage's.
-
-    Stages are listed parents first; Spark numbers the two map stages of a join
-    left side first, teachkit by the tasks' names, so siblings may swap.
-
-    >>> same_stages([[4, 8, 8]], [[8, 4, 8]]), same_stages([[8, 1]], [[1, 8]]), same_stages([[8]], [[8], [8]])
-    (True, False, False)
-    """
-    return len(ours) == len(theirs) and all(
-        sorted(a) == sorted(b) and a[-1:] == b[-1:] for a, b in zip(ours, theirs))
 
 
 def verdict(case: Case, spark: list[list[int]], jobs: list) -> Row:
