@@ -17,6 +17,7 @@ local cluster's log folder is removed when it closes, and a memory
 from __future__ import annotations
 
 import atexit
+import contextlib
 import html
 import logging
 import sys
@@ -52,6 +53,10 @@ TEACHING_CONFIG = {
     "distributed.worker.multiprocessing-method": "forkserver",
 }
 
+#: Replay mode's entry points (``replaying``, ``start``, ``fallback_allowed``, ``simulated_failure``): the module
+#: :mod:`teachkit.replay_mode` registers itself here when imported (``import teachkit`` imports it), so this module
+#: calls on it without importing it.
+replay_mode: Any = None
 _current: Cluster | None = None  # the default cluster
 _open: list[Cluster] = []  # every cluster started or connected here and not closed, oldest first
 log = logging.getLogger("teachkit")
@@ -127,27 +132,19 @@ class Cluster:
         """Close the client and, for a local cluster, every process it started, and remove its log folder."""
         global _current
         for hook in list(reversed(self.before_close)):
-            try:
+            with contextlib.suppress(Exception):  # a hook must never keep the cluster open
                 hook()
-            except Exception:  # a hook must never keep the cluster open
-                pass
         self.before_close = []
         was_running = self.running
-        if self._watchdog is not None and self.local is not None:
-            try:
+        with contextlib.suppress(Exception):  # nothing that fails here may keep a process alive
+            if self._watchdog is not None and self.local is not None:
                 self.local.loop.add_callback(self._watchdog.stop)
-            except Exception:
-                pass
-        try:
+        with contextlib.suppress(Exception):
             if self.client is not None:
                 self.client.close(timeout=10)
-        except Exception:
-            pass
-        try:
+        with contextlib.suppress(Exception):
             if self.local is not None:
                 self.local.close(timeout=20)
-        except Exception:
-            pass
         logs.restore_logging(self._handlers)
         self._handlers = []
         if self.log_path is not None:
@@ -248,9 +245,7 @@ def start_cluster(
     """
     workers, threads_per_worker, memory_limit, dashboard = preflight.check_cluster_arguments(
         workers, threads_per_worker, memory_limit, dashboard)
-    from teachkit import replay_mode  # replay mode: no process starts (see teachkit.replay)
-
-    if replay_mode.replaying():
+    if replay_mode is not None and replay_mode.replaying():  # no process starts (see teachkit.replay)
         return replay_mode.start(workers, threads_per_worker)
     if preflight.in_spawned_worker():
         raise ClusterError(preflight.guard_sentence("in a worker process"))
@@ -271,7 +266,7 @@ def start_cluster(
     handlers = logs.route_logging(log_path)
     t0 = time.perf_counter()
     try:
-        rehearsal = replay_mode.simulated_failure()
+        rehearsal = replay_mode.simulated_failure() if replay_mode is not None else None
         if rehearsal is not None:
             raise RuntimeError(rehearsal)
         with dask.config.set(TEACHING_CONFIG):
@@ -290,7 +285,7 @@ def start_cluster(
             client = Client(local, set_as_default=True)
     except Exception as exc:
         logs.restore_logging(handlers)
-        if replay_mode.fallback_allowed():  # in a notebook: replay the shipped runs instead (one line says so)
+        if replay_mode is not None and replay_mode.fallback_allowed():  # in a notebook: replay the shipped runs instead (one line says so)
             logs.remove_log_dir(log_path.parent)
             return replay_mode.start(workers, threads_per_worker, reason=str(exc) or type(exc).__name__)
         raise ClusterError(

@@ -254,9 +254,7 @@ def kill_worker(cluster: Any = None, worker: str = "", *, when: Any = None, rest
     start_timeout = arguments.number("start_timeout", start_timeout, minimum=0, above=True, example=60, unit="s")
     cluster = use(cluster, "kill_worker")
     if getattr(cluster, "replay", False):  # replay mode: the replayed run carries the kill
-        from teachkit.replay_faults import arm_kill
-
-        return arm_kill(cluster, worker, when, restart)
+        return cluster.arm_kill(worker, when, restart)
     cluster = _local_cluster(cluster, "kill_worker")
     address = _address(cluster, worker)
     nanny = _nanny(cluster, address)

@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from teachkit import cluster as cluster_mod
 from teachkit.cluster import Cluster
 from teachkit.errors import ArgumentError, RecordingStartError, TeachkitError
 from teachkit.logs import say
@@ -220,8 +221,6 @@ class ReplayCluster(Cluster):
 
     def close(self) -> None:
         """Close it (nothing to stop: no process runs)."""
-        from teachkit import cluster as cluster_mod
-
         for hook in list(reversed(self.before_close)):
             with contextlib.suppress(Exception):
                 hook()
@@ -230,6 +229,18 @@ class ReplayCluster(Cluster):
         if cluster_mod._current is self:
             cluster_mod._current = None
         _waits_in_place(False)
+
+    def arm_kill(self, worker: str, when: Any, restart: bool) -> Any:
+        """``faults.kill_worker`` here: name the kill the replayed run carries (nothing is killed)."""
+        from teachkit.replay_faults import arm_kill
+
+        return arm_kill(self, worker, when, restart)
+
+    def slow_worker(self, worker: str, factor: float) -> Any:
+        """``faults.slow_worker`` here: name the slowdown the replayed run was made with (nothing slows)."""
+        from teachkit.replay_faults import slow
+
+        return slow(self, worker, factor)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ", ".join(self.workers)
@@ -282,7 +293,6 @@ def _waits_in_place(on: bool) -> None:
 
 def start(workers: int, threads_per_worker: int, reason: str | None = None) -> ReplayCluster:
     """A replay cluster, made the default (open live local clusters are closed, as a new cluster replaces them)."""
-    from teachkit import cluster as cluster_mod
     from teachkit.local_runs import forget_after_close
 
     for other in list(cluster_mod._open):
@@ -337,7 +347,6 @@ def gap(rec: Any) -> str | None:
 
 def block_for(target: Any, live: bool = False) -> contextlib.AbstractContextManager | None:
     """The replaying block for ``teachkit.record(target)``, or ``None`` when it records live."""
-    from teachkit import cluster as cluster_mod
 
     if isinstance(target, ReplayCluster):
         if not target.running:
@@ -369,3 +378,6 @@ def _block(live: bool) -> Iterator[ReplayRecording]:
         from IPython.display import display
 
         display(rec.play())
+
+
+cluster_mod.replay_mode = sys.modules[__name__]  # start_cluster calls on replay mode through this (no import cycle)

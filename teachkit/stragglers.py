@@ -140,9 +140,7 @@ def slow_worker(cluster: Any = None, worker: str = "", *, factor: float = 5.0) -
     factor = arguments.number("factor", factor, minimum=1, maximum=MAX_FACTOR, example=5)
     cluster = use(cluster, "slow_worker")
     if getattr(cluster, "replay", False):  # replay mode: the replayed run was made with the slowdown
-        from teachkit.replay_faults import slow
-
-        return slow(cluster, worker, factor)
+        return cluster.slow_worker(worker, factor)
     try:
         address = cluster.address_of(worker)
     except KeyError as exc:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from course_run import course_run  # noqa: F401  (the fixture: one run per course notebook, shared by every test)
+
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 # The tests prove the kit on live clusters: never replay the shipped runs instead (not even in a notebook kernel

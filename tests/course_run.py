@@ -1,14 +1,14 @@
 """Each course notebook executed once per test session, shared by the course tests and the gallery tests.
 
-Use it by importing the fixture into a test module::
+``tests/conftest.py`` imports the fixture, so every test module can ask for it::
 
-    from course_run import NOTEBOOKS, course_run  # noqa: F401  (a fixture)
+    from course_run import NOTEBOOKS
 
     def test_x(course_run):
         nb = course_run(NOTEBOOKS[0])      # runs it now, or hands back this session's run
 
 The runs live in this module (not in the fixture), so two test modules that
-import the fixture still share one run per notebook.  A notebook that failed
+ask for the fixture still share one run per notebook.  A notebook that failed
 fails again for every test that asks for it, without running twice.  The runs
 use :func:`teachkit.gallery.run_notebook`, the same executor as ``teachkit gallery``.
 """

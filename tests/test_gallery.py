@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_run import NOTEBOOKS, course_run  # noqa: F401  (a fixture)
+from course_run import NOTEBOOKS
 from teachkit import gallery
 from teachkit.cli import main as cli_main
 from teachkit.views import player_export

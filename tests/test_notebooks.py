@@ -16,7 +16,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from course_run import course_run  # noqa: E402,F401  (a fixture: one run per course notebook, shared with the gallery tests)
 from make_exercises import expected_exercises, strip_solution  # noqa: E402
 
 CHECK_CALL = re.compile(r"^\s*check_\w+\(", re.M)  # a check's call at the start of a line

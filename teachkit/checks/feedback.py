@@ -34,7 +34,7 @@ _MARK = {True: "✔ Correct:", False: "✘ Not yet:", None: "… Your turn:"}
 _COLOUR = {True: "#1a7f37", False: "#b42318", None: "#555555"}
 
 
-class CheckFailed(TeachkitError, AssertionError):
+class CheckFailed(TeachkitError, AssertionError):  # noqa: N818 - a signal that a check found a wrong answer, not an error
     """Raised instead of returning a non-✔ feedback when ``TEACHKIT_CHECKS=raise`` (for nbgrader/otter)."""
 
 
@@ -77,7 +77,7 @@ class Feedback:
         return bool(self.ok)
 
 
-class Reply(Exception):
+class Reply(Exception):  # noqa: N818 - carries a reply out of a check, not an error
     """Raised inside a check body to answer at once (not answered, wrong kind of answer, wrong recording)."""
 
     def __init__(self, ok: bool | None, message: str) -> None:

@@ -29,7 +29,7 @@ from teachkit.record.events import FORMAT_NAME, SCHEMA_VERSION
 MAX_JSON_BYTES = 512 << 20
 
 
-class NoSuchJob(ArgumentError, LookupError):
+class NoSuchJob(ArgumentError, LookupError):  # noqa: N818 - named by what it says (it is an ArgumentError)
     """:meth:`Recording.job` found no such job (an ``ArgumentError`` for the views, a ``LookupError`` as before)."""
 
 
