@@ -84,7 +84,19 @@ def check_agreement(rec: Recording, most: int | None = None) -> int:
     return checked
 
 
-@pytest.mark.parametrize("name", teachkit.examples())
+#: One shipped run of every shape the course records (checking all of them costs minutes, not coverage): the
+#: extras (P2P groupby, narrow pipeline, a death, a steal, the full-size seed), a write, a persist on 10 workers,
+#: a join, 20 slots on one worker, a death under the task-based shuffle.
+SHAPES = ["groupby", "pipeline", "killed", "straggler", "seed", "02-sales-per-store-written-by-category",
+          "03-200-partitions-on-10-workers", "04-join-sales-with-departments", "03-wait-1-worker-with-20-slots",
+          "07-groupby-count-worker-2-killed-task-based-shuffle"]
+
+
+def test_the_shapes_checked_are_shipped():
+    assert set(SHAPES) <= set(teachkit.examples())
+
+
+@pytest.mark.parametrize("name", SHAPES)
 def test_every_view_agrees_on_every_step_of_a_shipped_recording(name):
     rec = Recording.load(teachkit.example_path(name))
     assert check_agreement(rec) > 20

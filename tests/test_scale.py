@@ -88,7 +88,9 @@ def test_a_windowed_replay_shows_the_folds_state_after_each_step(name, monkeypat
         if step["kind"] != "gather":
             assert windowed.tasks_at(n) == state_at(job, step["t"]).states, (n, step["caption"])
     assert windowed.tasks_at(len(windowed) - 1) == whole.tasks_at(len(whole) - 1)
-    assert windowed.bookmarks["stage"] and all(windowed.bookmarks[k] for k in ("gather",))
+    assert windowed.bookmarks["stage"]
+    if any(s.output == "driver" for s in job.stages):  # the result travels to the driver: its gather is a step
+        assert windowed.bookmarks["gather"]
 
 
 def test_the_timeline_summarises_past_max_bars():

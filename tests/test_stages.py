@@ -324,7 +324,10 @@ def test_case_on_a_real_cluster(recorded, case):
     rec = recorded[case.name]
     if isinstance(rec, Exception):
         raise rec
-    assert [shape(job) for job in rec.jobs] == EXPECTED[case.name]
+    got = [shape(job) for job in rec.jobs]
+    if case.name == "join":  # the two read stages are independent: which one is stage 0 is not fixed from run to run
+        got = [sorted(stages[:2], key=repr) + stages[2:] for stages in got]
+    assert got == EXPECTED[case.name]
     for job in rec.jobs:
         assert_covers_graph(job)
         assert all(t.status == "done" and t.worker in ("worker-1", "worker-2") for t in job.tasks)

@@ -149,7 +149,8 @@ def windows(every: list, most: int) -> list[list]:
 
     A moment a learner must not miss (the graph arriving, a worker joining or
     leaving, a steal, a failure, a result lost or taken back) is a window of
-    its own, as long as such moments are fewer than half of ``most``.
+    its own, as long as such moments are fewer than half of ``most``.  Moments
+    at the same time are never cut apart.
     """
     solo = [_notable(kind, items) for _, kind, items in every]
     if sum(solo) > most // 2:
@@ -158,6 +159,9 @@ def windows(every: list, most: int) -> list[list]:
     out: list[list] = []
     group: list = []
     for moment, alone in zip(every, solo):
+        if group and moment[0] == group[-1][0] and not alone:  # one time, one window: a step shows the state then
+            group.append(moment)
+            continue
         if alone or len(group) >= size:
             if group:
                 out.append(group)
