@@ -72,8 +72,9 @@ class ReplayClient:
         """Return at once (the replayed run's workers are all there)."""
 
     def __getattr__(self, name: str) -> Any:
+        hint = ": to load modules before the first job, call cluster.warm_up(...)" if name == "run" else ""
         raise ReplayModeError(f"Replay mode has no Dask client, so cluster.client.{name} needs a live cluster "
-                              "(where worker processes can start).")
+                              f"(where worker processes can start){hint}.")
 
     def __repr__(self) -> str:
         return "<teachkit ReplayClient: no Dask client in replay mode>"
@@ -229,6 +230,13 @@ class ReplayCluster(Cluster):
         if cluster_mod._current is self:
             cluster_mod._current = None
         _waits_in_place(False)
+
+    def warm_up(self, *modules: str) -> None:
+        """Import ``modules`` in this process: in replay mode the jobs compute here, and no worker runs."""
+        import importlib
+
+        for name in modules:
+            importlib.import_module(name)
 
     def arm_kill(self, worker: str, when: Any, restart: bool) -> Any:
         """``faults.kill_worker`` here: name the kill the replayed run carries (nothing is killed)."""
