@@ -260,15 +260,16 @@ def work(part):
     return part
 
 
-def killed_block(cluster, when):
-    """Lesson 7's first block (worker-2 killed half-way through a task-based shuffle), run here."""
+def killed_block(cluster, when, method="tasks", name=KILLED_JOB):
+    """Lesson 7's blocks (worker-2 killed half-way through a task-based or a P2P shuffle), run here."""
     kill = faults.kill_worker(cluster, "worker-2", when=when)
     df = sales(rows=240_000, partitions=24)
     busy = df.map_partitions(work, meta=df._meta)
     with teachkit.record(cluster) as rec:
-        with teachkit.job(KILLED_JOB):
-            busy.groupby("category").count(split_out=3, shuffle_method="tasks").compute()
+        with teachkit.job(name):
+            result = busy.groupby("category").count(split_out=3, shuffle_method=method).compute()
         kill.wait(timeout=30)
+    rec.result = result
     return kill, rec
 
 
@@ -282,6 +283,21 @@ def test_a_kill_is_read_from_the_replayed_run(replaying, capsys):
     assert line.startswith("teachkit (replayed run): killed worker-2") and f"(pid {fault['pid']})" in line
     assert len(line.splitlines()) == 1 and rec.events == shipped(KILLED).events
     assert not children()
+
+
+def test_a_p2p_shuffle_computes_here_and_replays_the_p2p_run(replaying):
+    """P2P needs worker processes: here it runs as a task-based shuffle (same rows per partition), only while a
+    replay cluster is open; the block replays the real P2P run (its plan, read before dask lowers it, says P2P)."""
+    from dask.dataframe.dask_expr._shuffle import Shuffle
+
+    cluster = teachkit.start_cluster(workers=3, threads_per_worker=1)
+    kill, rec = killed_block(cluster, faults.stage_progress(0.5), method="p2p",
+                             name="07 · groupby count, worker-2 killed (P2P shuffle)")
+    assert rec.meta["replay"]["run"] == "07-groupby-count-worker-2-killed-p2p-shuffle" and kill.status == "killed"
+    expected = sales_pandas(rows=240_000, partitions=24).groupby("category").count()
+    assert rec.result.sort_index().equals(expected.sort_index())
+    cluster.close()
+    assert "_teachkit_original" not in Shuffle.__dict__, "dask's own P2P shuffle is back once replay mode closes"
 
 
 def test_another_kill_than_the_runs_is_a_changed_job(replaying, capsys):
