@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import html
+import importlib
 import logging
 import sys
 import time
@@ -38,24 +39,18 @@ __all__ = ["Cluster", "ClusterError", "connect", "current", "start_cluster", "us
 
 #: Settings applied while a teaching cluster is created (see docs of each key).
 TEACHING_CONFIG = {
-    # The statistical profiler samples every worker thread every 10 ms; on two
-    # cores it costs more than the recorder and teaches nothing here.
+    # The statistical profiler samples every worker thread every 10 ms: on two cores it costs more than the recorder.
     "distributed.worker.profile.enabled": False,
     # Keep dask's log lines out of the notebook: they go to Cluster.log_path.
     "distributed.admin.log-format": logs.LOG_FORMAT,
-    # Worker processes are forked from one server process that has imported dask,
-    # distributed, numpy and pandas once (dask's own test suite starts its workers
-    # this way).  Dask's default, "spawn", starts each worker as a fresh Python that
-    # imports them again: on two cores, five of those cost about twice the start
-    # time, and the first job waits for pandas to load in every worker.  Jobs run
-    # the same either way.  A worker that a fault restarts later is spawned (this
-    # setting holds while the cluster is created).
+    # Worker processes are forked from one server process that imported dask, distributed, numpy and pandas once
+    # (as dask's own tests do); "spawn" would import them again in each (on two cores about twice the start time).
+    # Jobs run the same either way.  A worker that a fault restarts later is spawned (this holds at creation).
     "distributed.worker.multiprocessing-method": "forkserver",
 }
 
 #: Replay mode's entry points (``replaying``, ``start``, ``fallback_allowed``, ``simulated_failure``): the module
-#: :mod:`teachkit.replay_mode` registers itself here when imported (``import teachkit`` imports it), so this module
-#: calls on it without importing it.
+#: :mod:`teachkit.replay_mode` registers itself here when imported (by ``import teachkit``); no import needed here.
 replay_mode: Any = None
 _current: Cluster | None = None  # the default cluster
 _open: list[Cluster] = []  # every cluster started or connected here and not closed, oldest first
@@ -159,6 +154,11 @@ class Cluster:
                 from teachkit.local_runs import notice_after_close
 
                 notice_after_close()
+
+    def warm_up(self, *modules: str) -> None:
+        """Import ``modules`` (e.g. ``"dask.dataframe"``) in every worker now, so the first job does not load them."""
+        for name in modules:
+            self.client.run(importlib.import_module, name)
 
     def __enter__(self) -> Cluster:
         return self

@@ -11,6 +11,11 @@ computed again could place its keys on other workers).
 Put the keys next to the recorded stage that built the partitions with
 :func:`teachkit.views.placement.key_placement`.
 
+In replay mode (:mod:`teachkit.replay_mode`) a result kept in a replayed
+block was computed in this process: its keys and rows are read from that data,
+and :func:`holders` reads where the replayed run kept each partition from its
+recording (the worker of the task that made it), as the driver knew it then.
+
 Examples
 --------
 >>> grouped = df.groupby("category").value.count(split_out=3).persist()   # doctest: +SKIP
@@ -27,11 +32,28 @@ from teachkit.errors import ArgumentError
 _HOW = "keep it on the workers with result = ....persist() inside the recording, then pass that result"
 
 
-def _partition_futures(result: Any) -> list:
-    """The futures of a persisted collection's partitions, in partition order."""
+def _check(result: Any) -> None:
     if not hasattr(result, "npartitions") or not hasattr(result, "__dask_graph__"):
         raise ArgumentError(f"Pass a dask DataFrame or Series kept on the workers, not {type(result).__name__}: "
                             f"{_HOW}.")
+
+
+def _parts(result: Any) -> list:
+    """The data of each partition of a persisted result, in partition order (read, never computed again)."""
+    _check(result)
+    from teachkit.replay_block import kept_by
+
+    if kept_by(result) is not None:  # kept in a replayed block: the data is here, in the result's own graph
+        from dask.local import get_sync
+
+        return list(get_sync(dict(result.__dask_graph__()), result.__dask_keys__(), callbacks=()))
+    futures = _partition_futures(result)
+    return futures[0].client.gather(futures)
+
+
+def _partition_futures(result: Any) -> list:
+    """The futures of a persisted collection's partitions, in partition order."""
+    _check(result)
     from distributed import futures_of
 
     futures = futures_of(result)
@@ -64,8 +86,7 @@ def keys_by_partition(result: Any) -> dict[int, list]:
     teachkit.errors.ArgumentError
         When ``result`` is not a persisted dask collection.
     """
-    futures = _partition_futures(result)
-    parts = futures[0].client.gather(futures)
+    parts = _parts(result)
     return {i: sorted({k for k in part.index}, key=str) for i, part in enumerate(parts)}
 
 
@@ -77,8 +98,7 @@ def rows_by_partition(result: Any) -> dict[int, int]:
     teachkit.errors.ArgumentError
         When ``result`` is not a persisted dask collection.
     """
-    futures = _partition_futures(result)
-    parts = futures[0].client.gather(futures)
+    parts = _parts(result)
     return {i: len(part) for i, part in enumerate(parts)}
 
 
@@ -95,10 +115,16 @@ def holders(result: Any, cluster: Any = None) -> dict[int, list[str]]:
     Returns
     -------
     dict
-        ``{partition: ["worker-2"]}`` (a partition copied to several workers lists each).
+        ``{partition: ["worker-2"]}`` (a partition copied to several workers lists each).  In replay mode:
+        the worker of the task that made each partition in the replayed run, read from its recording.
     """
     from teachkit import cluster as cluster_mod
+    from teachkit.replay_block import kept_by
 
+    _check(result)
+    replayed = kept_by(result)
+    if replayed is not None:
+        return _recorded_holders(*replayed, result.npartitions)
     futures = _partition_futures(result)
     cluster = cluster or cluster_mod.current()
     if cluster is None or not cluster.running:
@@ -106,3 +132,16 @@ def holders(result: Any, cluster: Any = None) -> dict[int, list[str]]:
     names = {address: name for name, address in cluster.workers.items()}
     who = cluster.client.who_has(futures)
     return {i: sorted(names.get(a, a) for a in who.get(f.key, ())) for i, f in enumerate(futures)}
+
+
+def _recorded_holders(rec: Any, job_name: str | None, npartitions: int) -> dict[int, list[str]]:
+    """Where a replayed run kept each partition: the worker of the task of its last stage that made it."""
+    job = rec.job(job_name if job_name is not None else -1)
+    stage = next((s for s in reversed(job.stages) if s.output == "memory"), None)
+    from teachkit.replay_mode import ReplayModeError
+
+    where = {t.partition: t.worker for t in (stage.tasks if stage is not None else [])}
+    if sorted(where) != list(range(npartitions)) or not all(where.values()):
+        raise ReplayModeError(f"The replayed run of {job.name!r} did not keep {npartitions} partitions on its "
+                              "workers, so it cannot say where they are: this needs a live cluster.")
+    return {p: [where[p]] for p in range(npartitions)}

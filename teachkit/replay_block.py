@@ -12,6 +12,7 @@ run carries (:mod:`teachkit.replay_faults`), or notes why it cannot, in one line
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,21 +26,54 @@ from teachkit.model.recording import Recording
 
 #: Runs found in folders without an index, by file: (mtime, signature).
 _SCANNED: dict[Path, tuple[float, list[dict]]] = {}
+#: What replayed blocks kept with ``persist()``: the kept keys' name -> (the block's recording, the job's name).
+_KEPT: dict[str, tuple[Recording, str | None]] = {}
 
 
 class LocalJobs(Callback):
-    """Note every job dask runs locally while registered: ``jobs`` (name and plan) and whether one ``errored``."""
+    """Note every job dask runs locally while registered: ``jobs`` (name and plan), what a ``persist`` keeps
+    (``kept``: the job's name and its kept keys' names) and whether one ``errored``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.jobs: list[dict[str, Any]] = []
+        self.kept: list[tuple[str | None, set[str]]] = []
         self.errored = False
 
     def _start(self, dsk: Any) -> None:
         self.jobs.append(runs.job_key())  # never raises: a job it cannot read has no plan
+        kept = _persisted_names()
+        if kept:
+            self.kept.append((self.jobs[-1].get("name"), kept))
 
     def _finish(self, dsk: Any, state: Any, errored: bool) -> None:
         self.errored = self.errored or bool(errored)
+
+
+def _persisted_names(max_depth: int = 80) -> set[str]:
+    """The names of the keys that the ``dask.persist`` running now keeps (its local ``keys``), or none."""
+    try:
+        frame = sys._getframe(2)
+        for _ in range(max_depth):
+            if frame is None:
+                break
+            local = frame.f_locals
+            if frame.f_code.co_name == "persist" and "postpersists" in local and isinstance(local.get("keys"), list):
+                return {k[0] if isinstance(k, tuple) else k for k in local["keys"]}
+            frame = frame.f_back
+    except Exception:
+        pass
+    return set()
+
+
+def kept_by(result: Any) -> tuple[Recording, str | None] | None:
+    """The replayed recording (and job name) of the block that kept ``result`` with ``persist()``, or ``None``."""
+    try:  # a persisted collection's keys are new names for the kept keys (aliases in its graph)
+        names = {k[0] if isinstance(k, tuple) else k for k in result.__dask_graph__()}
+    except Exception:
+        return None
+    found = {(id(_KEPT[n][0]), _KEPT[n][1]): _KEPT[n] for n in names if n in _KEPT}
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def library(folders: Sequence[Path]) -> list[tuple[Path, dict[str, Any]]]:
@@ -107,6 +141,8 @@ def finish(rec: Recording, watch: LocalJobs, folders: Sequence[Path], failed: bo
         problem = replay_faults.mismatch(run, kills, replay_faults.slows())
         if problem is None:
             _fill(rec, run, path, kills)
+            for name, keys in watch.kept:
+                _KEPT.update(dict.fromkeys(keys, (rec, name)))
             return
         problems.append(problem)
     _gap(rec, "changed", problems[0], names, kills)

@@ -41,6 +41,7 @@ from teachkit.cluster import Cluster
 from teachkit.errors import ArgumentError, RecordingStartError, TeachkitError
 from teachkit.logs import say
 from teachkit.model.recording import Recording
+from teachkit.replay_local import local_jobs
 
 #: The environment variable of the switch: 1 (replay), 0 (never), a folder of saved runs, or unset (automatic).
 REPLAY_ENV = "TEACHKIT_REPLAY"
@@ -72,8 +73,9 @@ class ReplayClient:
         """Return at once (the replayed run's workers are all there)."""
 
     def __getattr__(self, name: str) -> Any:
+        hint = ": to load modules before the first job, call cluster.warm_up(...)" if name == "run" else ""
         raise ReplayModeError(f"Replay mode has no Dask client, so cluster.client.{name} needs a live cluster "
-                              "(where worker processes can start).")
+                              f"(where worker processes can start){hint}.")
 
     def __repr__(self) -> str:
         return "<teachkit ReplayClient: no Dask client in replay mode>"
@@ -192,7 +194,7 @@ class ReplayCluster(Cluster):
         super().__init__(ReplayClient(), None, key=("replay", workers, threads_per_worker))
         self.num_workers, self.threads_per_worker, self.reason = workers, threads_per_worker, reason
         self._closed = False
-        _waits_in_place(True)
+        local_jobs(True)  # distributed.wait and P2P shuffles work here (teachkit.replay_local)
 
     @property
     def address(self) -> str:
@@ -228,7 +230,14 @@ class ReplayCluster(Cluster):
         self._closed = True
         if cluster_mod._current is self:
             cluster_mod._current = None
-        _waits_in_place(False)
+        local_jobs(False)
+
+    def warm_up(self, *modules: str) -> None:
+        """Import ``modules`` in this process: in replay mode the jobs compute here, and no worker runs."""
+        import importlib
+
+        for name in modules:
+            importlib.import_module(name)
 
     def arm_kill(self, worker: str, when: Any, restart: bool) -> Any:
         """``faults.kill_worker`` here: name the kill the replayed run carries (nothing is killed)."""
@@ -259,36 +268,6 @@ class ReplayCluster(Cluster):
             "replay mode: no scheduler or worker process runs, each recorded block replays a real run</small></div>"
             f"<div>{boxes}</div></div>"
         )
-
-
-def _waits_in_place(on: bool) -> None:
-    """While a replay cluster is open, ``distributed.wait`` on what was computed here returns at once.
-
-    A lesson waits for a persisted collection (``distributed.wait(kept)``); in
-    replay mode it was computed in this process, holds no futures, and there is
-    no client: dask's ``wait`` would raise "No clients found".  Anything else
-    goes to dask's own ``wait``.
-    """
-    import distributed
-    import distributed.client as dc
-
-    original = getattr(dc.wait, "_teachkit_original", None)
-    if on and original is None:
-        dask_wait = dc.wait
-
-        def wait(fs: Any, timeout: Any = None, return_when: str = "ALL_COMPLETED") -> Any:
-            if not dc.futures_of(fs):
-                try:
-                    dc.default_client()
-                except ValueError:
-                    return dc.DoneAndNotDoneFutures(set(), set())
-            return dask_wait(fs, timeout=timeout, return_when=return_when)
-
-        wait._teachkit_original = dask_wait  # type: ignore[attr-defined]
-        wait.__doc__ = dask_wait.__doc__
-        dc.wait = distributed.wait = wait
-    elif not on and original is not None:
-        dc.wait = distributed.wait = original
 
 
 def start(workers: int, threads_per_worker: int, reason: str | None = None) -> ReplayCluster:

@@ -19,6 +19,10 @@ replay can tell a changed fault from the shipped one.
 >>> plan_fingerprint("FromMap: func=<function make_partition at 0x7fda90f69da0>", "compute") == \\
 ...     plan_fingerprint("FromMap: func=<function make_partition at 0x7f0000000000>", "compute")
 True
+>>> import tempfile
+>>> plan_fingerprint(f"ToParquet: path='{tempfile.gettempdir()}/tmpq1w2e3/sales'", "compute") == \\
+...     plan_fingerprint(f"ToParquet: path='{tempfile.gettempdir()}/teachkit-lesson-02-x9/sales'", "compute")
+True
 >>> slug("03 · 100 partitions on 5 workers")
 '03-100-partitions-on-5-workers'
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,8 +49,15 @@ _PERSISTED = re.compile(r"layer=\{.*?\} (?=_meta=)", re.S)
 
 
 def normalize_plan(text: str) -> str:
-    """A plan's text without what changes from one process to the next (memory addresses, persisted data)."""
-    return _ADDRESS.sub("", _PERSISTED.sub("layer={...} ", text)).strip()
+    """A plan's text without what changes from one process to the next.
+
+    Memory addresses, persisted data, and the name of a temporary folder (a
+    lesson that writes files writes them to a new one each time, e.g.
+    ``tempfile.mkdtemp()``): a path in it reads ``<tmp>/sales`` from any run.
+    """
+    text = _ADDRESS.sub("", _PERSISTED.sub("layer={...} ", text))
+    temp = re.escape(tempfile.gettempdir().rstrip("/\\"))
+    return re.sub(temp + r"[/\\][^/\\\s'\"(),\]]+", "<tmp>", text).strip()
 
 
 def plan_fingerprint(logical: str | None, action: str | None) -> str | None:

@@ -33,6 +33,10 @@ def test_different_arguments_replace_the_cluster_cleanly():
     first = teachkit.start_cluster(workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard=False)
     try:
         pids = _worker_pids(first)
+        loaded = lambda: "wave" in __import__("sys").modules  # noqa: E731 - a module no worker loads by itself
+        assert not any(first.client.run(loaded).values())
+        first.warm_up("wave")  # what lessons call before their first job
+        assert list(first.client.run(loaded).values()) == [True, True]
         second = teachkit.start_cluster(workers=1, threads_per_worker=2, memory_limit="1GiB", dashboard=False)
         try:
             assert second is not first and not first.running

@@ -13,8 +13,10 @@ by the notebook and gallery tests below.
 
 from __future__ import annotations
 
+import html
 import os
 import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -59,12 +61,18 @@ def shipped(name: str) -> Recording:
     return Recording.load(teachkit.example_path(name))
 
 
-def groupby_block(cluster, rows=160_000, partitions=16, name="groupby count"):
-    """The block of the shipped "groupby" example (tools/make_examples.py), run here."""
+#: Shipped runs of course blocks that the tests below run again: lesson 2's groupby, lesson 7's worker death.
+GROUPBY, GROUPBY_JOB = "02-count-per-category", "02 · count per category"
+KILLED, KILLED_JOB = "07-groupby-count-worker-2-killed-task-based-shuffle", \
+    "07 · groupby count, worker-2 killed (task-based shuffle)"
+
+
+def groupby_block(cluster, rows=200_000, partitions=20, name=GROUPBY_JOB):
+    """Lesson 2's "count per category" block (its run is shipped), run here."""
     df = sales(rows=rows, partitions=partitions)
     with teachkit.record(cluster) as rec:
         with teachkit.job(name):
-            result = df.groupby("category").count().compute()
+            result = df.groupby("category").count(split_out=3).compute()
     return rec, result
 
 
@@ -81,7 +89,7 @@ def test_examples_lists_at_least_eight_with_a_description_each():
     assert all(isinstance(ex, str) and ex.description for ex in examples), examples.rows()
     assert examples["killed"] == "killed" and examples["killed"].path == teachkit.example_path("killed")
     table = examples._repr_html_()
-    assert all(ex.description[:20] in table for ex in examples)
+    assert all(html.escape(ex.description[:20]) in table for ex in examples)
     assert repr(examples).count("\n") == len(examples) - 1
     with pytest.raises(LookupError, match="groupby"):
         teachkit.example_path("no such run")
@@ -146,15 +154,15 @@ def test_a_replayed_block_is_the_shipped_run_and_its_result_is_computed_here(rep
         "worker-1", "worker-2", "worker-3"]
     assert "replay" in cluster._repr_html_() and "replay" in repr(cluster)
     rec, result = groupby_block(cluster)
-    assert rec.events == shipped("groupby").events and rec.meta["replay"]["run"] == "groupby"
-    expected = sales_pandas(rows=160_000, partitions=16).groupby("category").count()
+    assert rec.events == shipped(GROUPBY).events and rec.meta["replay"]["run"] == GROUPBY
+    expected = sales_pandas(rows=200_000, partitions=20).groupby("category").count()
     assert result.sort_index().equals(expected.sort_index())
     assert not children(), "replay mode started a process"
     from teachkit.checks import check_num_stages
 
-    stages = len(rec.job("groupby count").stages)
-    assert check_num_stages(rec, stages, job="groupby count").ok is True
-    assert check_num_stages(rec, stages + 1, job="groupby count").ok is False
+    stages = len(rec.job(GROUPBY_JOB).stages)
+    assert check_num_stages(rec, stages, job=GROUPBY_JOB).ok is True
+    assert check_num_stages(rec, stages + 1, job=GROUPBY_JOB).ok is False
     groupby_block(cluster)  # a second block: no second notice
     cluster.close()
     out = capsys.readouterr().out
@@ -171,15 +179,15 @@ def test_a_changed_job_is_not_replayed_and_its_check_needs_a_live_cluster(replay
     rec, result = groupby_block(cluster, partitions=8)  # the learner changed the partitions
     assert len(result) == 8, "the job itself still ran, here"
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1 and "'groupby count' is not the one in the shipped run" in lines[0], lines
+    assert len(lines) == 1 and f"'{GROUPBY_JOB}' is not the one in the shipped run" in lines[0], lines
     assert "needs a live cluster" in lines[0] or "need a live cluster" in lines[0]
     assert rec.jobs == [] and rec.summary()["jobs"] == []
-    feedback = check_num_stages(rec, 2, job="groupby count")
+    feedback = check_num_stages(rec, 2, job=GROUPBY_JOB)
     assert feedback.ok is None and "needs a live cluster" in feedback.message and not feedback
     assert isinstance(rec.play(), Message) and "live cluster" in str(rec.play())
     assert isinstance(rec.cluster_view(), Message)
     with pytest.raises(replay_mode.ReplayGapError, match="needs a live cluster") as info:
-        rec.job("groupby count")
+        rec.job(GROUPBY_JOB)
     assert len(info.value._render_traceback_()) == 1, "one line in a notebook, not a traceback"
     assert "live cluster" in rec._repr_html_()
 
@@ -202,27 +210,94 @@ def test_a_block_that_runs_no_job_is_empty_and_quiet(replaying, capsys):
     assert rec.jobs == [] and capsys.readouterr().out == ""
 
 
-# -- faults ------------------------------------------------------------------------------------------
-def killed_block(cluster, when):
-    kill = faults.kill_worker(cluster, "worker-2", when=when)
-    df = sales(rows=160_000, partitions=16)
+PLACED, PLACED_JOB = "04-count-per-category-kept-on-the-workers", "04 · count per category, kept on the workers"
+
+
+def test_a_result_kept_in_a_replayed_block_is_placed_by_the_run(replaying):
+    """Lesson 4: a kept result's keys and rows are read from the data computed here, where each partition was kept
+    from the replayed run; the data here is partitioned as in the run (each partition's size differs from the
+    recorded one by the same constant: the same rows in the same partitions)."""
+    from dask.sizeof import sizeof
+
+    from teachkit.placement import _parts, holders, keys_by_partition, rows_by_partition
+
+    cluster = teachkit.start_cluster(workers=5, threads_per_worker=1)
+    df = sales(rows=200_000, partitions=20)
     with teachkit.record(cluster) as rec:
-        with teachkit.job("groupby count, worker-2 killed"):
-            df.groupby("category").count().compute()
+        with teachkit.job(PLACED_JOB):
+            grouped = df.groupby("category").value.count(split_out=5).persist()
+    assert rec.meta["replay"]["run"] == PLACED
+    job = rec.job(PLACED_JOB)
+    kept = job.stages[-1]
+    assert kept.output == "memory" and holders(grouped) == {t.partition: [t.worker] for t in kept.tasks}
+    keys, rows = keys_by_partition(grouped), rows_by_partition(grouped)
+    expected = sales_pandas(rows=200_000, partitions=20).groupby("category").value.count()
+    assert sorted(k for ks in keys.values() for k in ks) == sorted(expected.index)
+    assert rows == {p: len(ks) for p, ks in keys.items()}
+    recorded = {t.partition: job.dask_tasks[t.keys[-1]].attempts[-1].nbytes for t in kept.tasks}
+    here = {p: sizeof(part) for p, part in enumerate(_parts(grouped))}
+    assert len({here[p] - recorded[p] for p in here}) == 1, (here, recorded)
+    assert not children()
+    with pytest.raises(teachkit.ArgumentError, match="not kept on the workers"):
+        holders(df.persist())  # kept outside a replayed block: no run says where
+
+
+def test_warm_up_imports_here_and_other_client_calls_need_a_live_cluster(replaying):
+    import sys
+
+    cluster = teachkit.start_cluster(workers=2, threads_per_worker=1)
+    sys.modules.pop("colorsys", None)
+    cluster.warm_up("colorsys")
+    assert "colorsys" in sys.modules and not children()
+    with pytest.raises(replay_mode.ReplayModeError, match=r"client\.run needs a live cluster.*cluster\.warm_up"):
+        cluster.client.run(print)
+
+
+# -- faults ------------------------------------------------------------------------------------------
+def work(part):
+    """Lesson 7's stand-in for real work (same name, same job: its plan names the function)."""
+    time.sleep(0.05)
+    return part
+
+
+def killed_block(cluster, when, method="tasks", name=KILLED_JOB):
+    """Lesson 7's blocks (worker-2 killed half-way through a task-based or a P2P shuffle), run here."""
+    kill = faults.kill_worker(cluster, "worker-2", when=when)
+    df = sales(rows=240_000, partitions=24)
+    busy = df.map_partitions(work, meta=df._meta)
+    with teachkit.record(cluster) as rec:
+        with teachkit.job(name):
+            result = busy.groupby("category").count(split_out=3, shuffle_method=method).compute()
         kill.wait(timeout=30)
+    rec.result = result
     return kill, rec
 
 
 def test_a_kill_is_read_from_the_replayed_run(replaying, capsys):
     cluster = teachkit.start_cluster(workers=3, threads_per_worker=1)
     capsys.readouterr()
-    kill, rec = killed_block(cluster, faults.after_tasks(4, stage="shuffle-transfer"))
-    fault = next(f for j in shipped("killed").jobs for f in j.faults)
+    kill, rec = killed_block(cluster, faults.stage_progress(0.5))
+    fault = next(f for j in shipped(KILLED).jobs for f in j.faults)
     line = capsys.readouterr().out.strip()
     assert kill.status == "killed" and kill.pid == fault["pid"] and kill.tasks_done == fault["tasks_done"]
     assert line.startswith("teachkit (replayed run): killed worker-2") and f"(pid {fault['pid']})" in line
-    assert len(line.splitlines()) == 1 and rec.events == shipped("killed").events
+    assert len(line.splitlines()) == 1 and rec.events == shipped(KILLED).events
     assert not children()
+
+
+def test_a_p2p_shuffle_computes_here_and_replays_the_p2p_run(replaying):
+    """P2P needs worker processes: here it runs as a task-based shuffle (same rows per partition), only while a
+    replay cluster is open; the block replays the real P2P run (its plan, read before dask lowers it, says P2P)."""
+    from dask.dataframe.dask_expr._shuffle import Shuffle
+
+    cluster = teachkit.start_cluster(workers=3, threads_per_worker=1)
+    kill, rec = killed_block(cluster, faults.stage_progress(0.5), method="p2p",
+                             name="07 · groupby count, worker-2 killed (P2P shuffle)")
+    assert rec.meta["replay"]["run"] == "07-groupby-count-worker-2-killed-p2p-shuffle" and kill.status == "killed"
+    expected = sales_pandas(rows=240_000, partitions=24).groupby("category").count()
+    assert rec.result.sort_index().equals(expected.sort_index())
+    cluster.close()
+    assert "_teachkit_original" not in Shuffle.__dict__, "dask's own P2P shuffle is back once replay mode closes"
 
 
 def test_another_kill_than_the_runs_is_a_changed_job(replaying, capsys):
@@ -230,7 +305,8 @@ def test_another_kill_than_the_runs_is_a_changed_job(replaying, capsys):
     capsys.readouterr()
     kill, rec = killed_block(cluster, faults.stage_progress(0.9))
     out = capsys.readouterr().out
-    assert "the shipped run killed worker-2 after 4 tasks of shuffle-transfer" in out and not rec.jobs
+    fault = next(f for j in shipped(KILLED).jobs for f in j.faults)
+    assert f"the shipped run killed worker-2 {fault['when']}, not worker-2" in out and not rec.jobs
     assert kill.status == "cancelled"
     # and a kill armed before a block whose run had none
     faults.kill_worker(cluster, "worker-3", when=faults.after_tasks(1))
@@ -239,13 +315,13 @@ def test_another_kill_than_the_runs_is_a_changed_job(replaying, capsys):
 
 
 def test_slowed_workers_must_be_the_runs_and_a_folder_of_saved_runs_comes_first(replaying, tmp_path, capsys):
-    run = shipped("groupby")
-    run.meta["run"] = {"jobs": ["groupby count"], "slow_workers": [{"worker": "worker-3", "factor": 5.0}]}
+    run = shipped(GROUPBY)
+    run.meta["run"] = {**run.meta["run"], "slow_workers": [{"worker": "worker-3", "factor": 5.0}]}
     run.save(tmp_path / "rehearsal.json.gz")
     teachkit.replay(tmp_path)
     cluster = teachkit.start_cluster(workers=3, threads_per_worker=1)
     rec, _ = groupby_block(cluster)  # no slowdown here: not the rehearsal, the shipped run (made with none)
-    assert rec.meta["replay"]["run"] == "groupby" and rec.jobs
+    assert rec.meta["replay"]["run"] == GROUPBY and rec.jobs
     with faults.slow_worker(cluster, "worker-3", factor=5):
         rec, _ = groupby_block(cluster)
     assert rec.meta["replay"]["run"] == "rehearsal" and rec.jobs
