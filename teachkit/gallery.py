@@ -9,17 +9,15 @@ at all:
 - the template blocks that load require.js, MathJax, Mermaid and the widget
   manager from CDNs are emptied (TeX in Markdown shows as its source);
 - a step-through player's widget is replaced by the player's ``text/html`` twin
-  (:mod:`teachkit.views.player_export`), found through the notebook's saved
-  widget state, and the widget state is dropped;
-- images are already inline (``data:`` URIs); a Content-Security-Policy meta tag
-  forbids any other source, so a page stays offline whatever its outputs hold.
+  (:mod:`teachkit.views.player_export`), found through the notebook's saved widget state, which is dropped;
+- images are already inline (``data:`` URIs); a Content-Security-Policy meta tag forbids any other source, so a
+  page stays offline whatever its outputs hold.
 
 Notebooks already executed (``executed=`` a folder or a mapping) are used as
 they are: the test suite runs each course notebook once and shares the outputs.
 
-When no worker process can start (``doctor.check_cluster``, or
-``TEACHKIT_NO_WORKERS=1`` to rehearse it), notebooks that still need a run go to
-the ``no_cluster`` hook, ``(path) -> executed notebook``.  ``teachkit gallery``
+When no worker process can start (``doctor.check_cluster``, or ``TEACHKIT_NO_WORKERS=1`` to rehearse it), the
+notebooks that still need a run go to the ``no_cluster`` hook, ``(path) -> executed notebook``.  ``teachkit gallery``
 passes :func:`replay_notebook`: the notebook runs in replay mode
 (``TEACHKIT_REPLAY=1``, see :mod:`teachkit.replay_mode`), every record block
 showing the shipped recording of its run, so every page is still built.  With
@@ -332,8 +330,11 @@ def _title_and_summary(nb: Any, fallback: str) -> tuple[str, str]:
         lines = cell.source.strip().splitlines()
         if lines and lines[0].startswith("# "):
             paragraphs = "\n".join(lines[1:]).strip().split("\n\n")
-            summary = re.sub(r"[*_`]|\[([^]]*)\]\([^)]*\)", lambda m: m[1] or "", paragraphs[0]).replace("\n", " ")
-            return _plain(lines[0][2:]), summary.strip()
+            text = paragraphs[0]
+            if text.rstrip().endswith(":") and len(paragraphs) > 1:  # "...in three steps:" and the list it opens
+                text += " " + re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", paragraphs[1], flags=re.M)
+            summary = " ".join(re.sub(r"[*_`]|\[([^]]*)\]\([^)]*\)", lambda m: m[1] or "", text).split())
+            return _plain(lines[0][2:]), summary if len(summary) <= 320 else summary[:320].rsplit(" ", 1)[0] + " …"
     return fallback.replace("_", " "), ""
 
 
