@@ -26,6 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT = 600
+SAVED = "saved-runs"  # the folder, in a notebook's working folder, where its record blocks save their runs
 
 _runs: dict[Path, nbformat.NotebookNode | BaseException] = {}
 _workdir: list[Path] = []
@@ -42,7 +43,8 @@ def run_once(path: Path) -> nbformat.NotebookNode:
         workdir = _workdir[0] / path.stem
         workdir.mkdir(exist_ok=True)
         try:
-            _runs[path] = run_notebook(path, timeout=CELL_TIMEOUT, workdir=workdir)
+            env = {"TEACHKIT_SAVE_RUNS": str(workdir / SAVED)}  # every record block saves its run (see saved_runs)
+            _runs[path] = run_notebook(path, timeout=CELL_TIMEOUT, workdir=workdir, env=env)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - kept (a timeout too) and raised for every test that asks
@@ -51,6 +53,15 @@ def run_once(path: Path) -> nbformat.NotebookNode:
     if isinstance(result, BaseException):
         raise result
     return result
+
+
+def saved_runs(path: Path) -> list:
+    """The recordings the record blocks of this session's run of ``path`` saved (``TEACHKIT_SAVE_RUNS``)."""
+    from teachkit import Recording
+
+    run_once(path)
+    folder = _workdir[0] / Path(path).resolve().stem / SAVED
+    return [Recording.load(p) for p in sorted(folder.glob("*.json.gz"))]
 
 
 @pytest.fixture(scope="session")

@@ -108,3 +108,43 @@ def test_no_worker_processes_left_behind():
         if "spawn_main" in cmd and proc.info["ppid"] == 1:
             orphans.append(f"{proc.info['pid']}: {cmd[:80]}")
     assert orphans == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_the_course_records_every_idea_it_teaches(course_run, graphviz_dot):
+    """Issue 14's list, checked on the recordings the lessons' record blocks made in this session, not on prose."""
+    from course_run import NOTEBOOKS, saved_runs
+
+    from teachkit.model.balance import peak_per_worker, steals, tasks_per_worker, uneven_stages
+    from teachkit.model.recovery import reruns
+
+    jobs = [(rec, job) for path in NOTEBOOKS for rec in saved_runs(path) for job in rec.jobs]
+    assert len(jobs) >= 20
+    stages = [(rec, job, s) for rec, job in jobs for s in job.stages]
+
+    def spread(job, stage, tasks, workers):
+        counts = tasks_per_worker(job, stage)
+        return stage.num_tasks == tasks and len(counts) == workers and all(10 <= n <= 30 for n in counts.values())
+
+    found = {
+        "100 tasks on 5 workers, 10-30 each": any(spread(j, s, 100, 5) for _, j, s in stages),
+        "200 tasks on 10 workers, 10-30 each": any(spread(j, s, 200, 10) for _, j, s in stages),
+        "the detailed example: 500 tasks on 5 workers, then a shuffle read": any(
+            j.stages[0].num_tasks == 500 and len(tasks_per_worker(j, j.stages[0])) == 5
+            and any(s.boundaries.get(0) == "shuffle" for s in j.stages) for _, j in jobs),
+        "workers with 20 task slots": any(w.nthreads == 20 for rec, _ in jobs for w in rec.workers),
+        "a worker running 4 tasks at once in a stage": any(
+            max(peak_per_worker(j, s).values(), default=0) >= 4 for _, j, s in stages),
+        "a job of three stages or more": any(len(j.stages) >= 3 for _, j in jobs),
+        "a job that writes its result": any(j.stages[-1].output == "write" for _, j in jobs),
+        "a join (a stage with two parents)": any(len(s.parents) >= 2 for _, _, s in stages),
+        "a worker death with re-run work": any(
+            any(f.get("action") == "kill" for f in j.faults) and reruns(j) for _, j in jobs),
+        "dynamic assignment (a steal, or one worker 1.5x another)": any(
+            steals(j) or uneven_stages(j, ratio=1.5) for _, j in jobs),
+        "a shuffle that moved bytes between workers": any(
+            b.kind == "shuffle" and any(n > 0 for a, row in b.matrix().items() for w, n in row.items() if w != a)
+            for _, j in jobs for b in j.boundaries),
+    }
+    assert [idea for idea, seen in found.items() if not seen] == []
