@@ -42,18 +42,9 @@ import time
 import warnings
 from pathlib import Path
 
+from teachkit.spark_run import LOG4J2  # Spark's logging, quiet: the kit's own settings
+
 ROOT = Path(__file__).resolve().parents[1]
-LOG4J2 = """\
-rootLogger.level = error
-rootLogger.appenderRef.console.ref = console
-appender.console.type = Console
-appender.console.name = console
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = spark %p %c{1}: %m%n
-logger.spark.name = org.apache.spark
-logger.spark.level = error
-"""
 
 
 @contextlib.contextmanager
