@@ -76,10 +76,32 @@ def groupby_block(cluster, rows=200_000, partitions=20, name=GROUPBY_JOB):
     return rec, result
 
 
-def children() -> list:
+_BEFORE: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _processes_before():
+    """The processes this test process already had (the session's Chromium, a forkserver an earlier cluster test
+    left to multiprocessing): ``children()`` reports only the ones a test starts."""
     import psutil
 
-    return psutil.Process().children(recursive=True)
+    _BEFORE.clear()
+    _BEFORE.update(p.pid for p in psutil.Process().children(recursive=True))
+    yield
+
+
+def children() -> list[str]:
+    """Processes started under this test process since the test began (a replay must start none)."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        if proc.pid not in _BEFORE:
+            try:
+                found.append(" ".join(proc.cmdline()) or proc.name())
+            except psutil.Error:
+                continue
+    return found
 
 
 # -- the shipped recordings ----------------------------------------------------------------------
