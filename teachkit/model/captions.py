@@ -338,9 +338,10 @@ def bookmarks(facts: Facts, kind: str, b: Any) -> list[str]:
     marks = []
     if facts.stage_done or (facts.stage_started and not facts.graph):
         marks.append("stage")
-    prev_kind = b.steps[-2]["kind"] if len(b.steps) > 1 else None
+    # The shuffle, at teaching pace: data first moving between workers, and each stage that reads a shuffle
+    # starting (not every run of fetches: a big job's task shuffle interleaves hundreds of them with its tasks).
     shuffle_start = any("shuffle" in b.stage_by_id[s].boundaries.values() for s in facts.stage_started)
-    if (kind in ("p2p", "fetch") and prev_kind not in ("p2p", "fetch")) or shuffle_start:
+    if (kind in ("p2p", "fetch") and not b.marks["shuffle"]) or shuffle_start:
         marks.append("shuffle")
     if kind in ("worker-lost", "cleanup", "failure"):
         marks.append("failure")
