@@ -16,7 +16,7 @@ import pytest
 
 import teachkit
 from teachkit.views.player import player_data, standalone_html
-from test_player_browser import lab  # noqa: F401  (a fixture: JupyterLab with one player notebook)
+from test_player_browser import lab, run_all  # noqa: F401  (lab: a fixture, JupyterLab with one player notebook)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -170,21 +170,6 @@ def test_presenter_mode_fits_a_seed_sized_job(browser, tmp_path):
     finally:
         context.close()
     assert errors == []
-
-
-def run_all(page, shown: str, tries: int = 3) -> None:
-    """Run > Run All Cells until ``shown`` appears: on a loaded machine the first click can come before the
-    kernel is connected and run nothing (seen here: the cell stays "[ ]:" with the kernel idle)."""
-    for attempt in range(tries):
-        page.click(".jp-Notebook .jp-Cell")
-        page.locator("li.lm-MenuBar-item", has_text="Run").first.click()
-        page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
-        try:
-            page.wait_for_selector(shown, timeout=30_000)
-            return
-        except Exception:
-            if attempt == tries - 1:
-                raise
 
 
 def test_presenter_mode_in_jupyterlab(browser, lab):  # noqa: F811

@@ -35,9 +35,6 @@ __all__ = ["check_steals", "check_straggler_share"]
 MIN_TASKS_PER_WORKER = 2
 
 
-def _call(job: Any, method: str) -> str:
-    return f"rec.job({job.name!r}).{method}"
-
 
 @check
 def check_steals(rec: Any, answer: Any, job: int | str | None = None) -> Feedback | Miss:

@@ -68,6 +68,11 @@ def bind_job(rec: Any, job: int | str | None) -> Job:
                        f"this question, whose job runs inside `teachkit.job({job!r})`")
 
 
+def call(job: Job, method: str) -> str:
+    """The code a learner types to draw ``method`` of this job, e.g. ``rec.job('groupby count').timeline()``."""
+    return f"rec.job({job.name!r}).{method}"
+
+
 def stages_of(job: Job) -> list:
     """The job's stages; "your turn" when it ran nothing (e.g. its results were already in memory)."""
     if job.errors:

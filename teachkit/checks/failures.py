@@ -42,13 +42,10 @@ def check_dead_worker(rec: Any, answer: Any, job: int | str | None = None) -> Fe
             else "some of the workers that died are missing from your answer")
     return Miss(lead, [
         "the driver notices a worker is gone when its connection drops: its row of the timeline stops",
-        f"look at the timeline ({facts_call(j, 'timeline()')}): a red line marks the moment a worker died",
-        f"the stage DAG ({facts_call(j, 'stage_dag()')}) has a red note naming the worker that died",
+        f"look at the timeline ({facts.call(j, 'timeline()')}): a red line marks the moment a worker died",
+        f"the stage DAG ({facts.call(j, 'stage_dag()')}) has a red note naming the worker that died",
     ])
 
-
-def facts_call(job: Any, method: str) -> str:
-    return f"rec.job({job.name!r}).{method}"
 
 
 @check
@@ -74,7 +71,7 @@ def check_recomputed(rec: Any, answer: Any, job: int | str | None = None) -> Fee
         "running there is re-assigned, not recomputed",
         f"your answer is {'too high' if n > truth else 'too low'} (one per partition of a stage, however many "
         "Dask tasks made it)",
-        f"in the timeline ({facts_call(j, 'timeline()')}) a result lost with its worker is hatched red: count the "
+        f"in the timeline ({facts.call(j, 'timeline()')}) a result lost with its worker is hatched red: count the "
         "partitions of each stage with such a bar, once each",
     ])
 
@@ -102,7 +99,7 @@ def check_rerun_tasks(rec: Any, answer: Any, stage: int = 0, job: int | str | No
         "after a death the driver re-assigns the tasks that were running there, recomputes the results it held "
         "and, for Dask's P2P shuffle, starts the whole shuffle over",
         "; ".join(p for p in parts if p),
-        f"{'; '.join(p for p in parts if p)}: in the task DAG ({facts_call(j, 'task_dag()')}) a task of stage "
+        f"{'; '.join(p for p in parts if p)}: in the task DAG ({facts.call(j, 'task_dag()')}) a task of stage "
         f"{stage} that ran more than once is marked ×2 or more",
     ])
 
@@ -122,7 +119,7 @@ def check_task_attempts(rec: Any, answer: Any, stage: int, partition: int,
         "a task runs again when its worker dies while running it, when its finished result is lost, or when "
         "Dask reschedules it",
         f"your answer is {'too high' if n > task.attempts else 'too low'}",
-        f"in the task DAG ({facts_call(j, 'task_dag()')}) a task that ran more than once is marked ×N",
+        f"in the task DAG ({facts.call(j, 'task_dag()')}) a task that ran more than once is marked ×N",
     ])
 
 

@@ -15,9 +15,6 @@ from teachkit.checks.failures import _task
 from teachkit.checks.feedback import Feedback, Miss, Reply, check, correct
 
 
-def _call(job: Any, method: str) -> str:
-    return f"rec.job({job.name!r}).{method}"
-
 
 @check
 def check_num_tasks(rec: Any, answer: Any, stage: int, job: int | str | None = None) -> Feedback | Miss:
@@ -31,7 +28,7 @@ def check_num_tasks(rec: Any, answer: Any, stage: int, job: int | str | None = N
     return Miss(f"{n} is not it", [
         "a stage runs one task per partition it works on",
         f"your answer is {'too high' if n > chosen.num_tasks else 'too low'}",
-        f"the box of stage {stage} in the stage DAG ({_call(j, 'stage_dag()')}) says how many tasks it ran",
+        f"the box of stage {stage} in the stage DAG ({facts.call(j, 'stage_dag()')}) says how many tasks it ran",
     ])
 
 
@@ -52,7 +49,7 @@ def check_task_worker(rec: Any, answer: Any, stage: int, partition: int,
     return Miss(f"{name} did not finish that task", [
         "the worker that counts is the one that finished the task (a task that ran again counts where its last "
         "run finished)",
-        f"colour the task DAG by worker ({_call(j, 'task_dag(color_by=' + chr(39) + 'worker' + chr(39) + ')')}) "
+        f"colour the task DAG by worker ({facts.call(j, 'task_dag(color_by=' + chr(39) + 'worker' + chr(39) + ')')}) "
         f"and find the box p{partition} of stage {stage}",
         f"in the task DAG the tooltip of box p{partition} of stage {stage} names its worker",
     ])
@@ -79,7 +76,7 @@ def check_task_stage(rec: Any, answer: Any, key: str, job: int | str | None = No
         "a stage holds every step that runs on a partition before the next shuffle; the name before '|' says "
         "which step the task is",
         f"your answer is {'too high' if n > truth else 'too low'}",
-        f"each box of the stage DAG ({_call(j, 'stage_dag()')}) lists the steps of its stage: find the step "
+        f"each box of the stage DAG ({facts.call(j, 'stage_dag()')}) lists the steps of its stage: find the step "
         f"{str(key).split('|')[0]!r}",
     ])
 
@@ -99,5 +96,5 @@ def check_stage_parents(rec: Any, answer: Any, stage: int, job: int | str | None
         "a stage starts by reading what the stages before it wrote: a shuffle's map side, a tree's partial results, "
         "or a small side sent to every task",
         f"{'some of yours do not feed it' if set(given) - set(truth) else 'some are missing'}",
-        f"in the stage DAG ({_call(j, 'stage_dag()')}) the arrows that end at stage {stage} start at its parents",
+        f"in the stage DAG ({facts.call(j, 'stage_dag()')}) the arrows that end at stage {stage} start at its parents",
     ])

@@ -23,9 +23,6 @@ def _direction(answer: float, truth: float) -> str:
     return "too high" if answer > truth else "too low"
 
 
-def _call(job: Any, method: str) -> str:
-    return f"rec.job({job.name!r}).{method}"
-
 
 @check
 def check_num_stages(rec: Any, answer: Any, job: int | str | None = None) -> Feedback | Miss:
@@ -43,7 +40,7 @@ def check_num_stages(rec: Any, answer: Any, job: int | str | None = None) -> Fee
         "a new stage starts where data must cross between partitions (a shuffle, or the tree that combines partial "
         "results); narrow steps such as filter and assign stay in the stage before them",
         f"your answer is {_direction(n, truth)}: count the places in the job where data crosses between partitions",
-        f"draw the stage DAG ({_call(j, 'stage_dag()')}): every box is one stage",
+        f"draw the stage DAG ({facts.call(j, 'stage_dag()')}): every box is one stage",
     ])
 
 
@@ -59,8 +56,8 @@ def check_tasks_per_stage(rec: Any, answer: Any, job: int | str | None = None) -
     if len(given) != len(counts):
         return Miss(f"your list has {_s(len(given), 'number')}, which does not match the job's number of stages", [
             "give one number per stage, in stage order: first find how many stages the job has",
-            f"draw the stage DAG ({_call(j, 'stage_dag()')}): one number per box",
-            f"draw the stage DAG ({_call(j, 'stage_dag()')}): one number per box, in the order of the stage ids",
+            f"draw the stage DAG ({facts.call(j, 'stage_dag()')}): one number per box",
+            f"draw the stage DAG ({facts.call(j, 'stage_dag()')}): one number per box, in the order of the stage ids",
         ])
     wrong = [i for i, (a, b) in enumerate(zip(given, counts)) if a != b]
     which = "; ".join(f"stage {i} is {_direction(given[i], counts[i])}" for i in wrong)
@@ -68,7 +65,7 @@ def check_tasks_per_stage(rec: Any, answer: Any, job: int | str | None = None) -
     return Miss(lead, [
         "a stage runs one task per partition it works on: how many partitions does each stage read or build?",
         which,
-        f"{which}: each box of the stage DAG ({_call(j, 'stage_dag()')}) says how many tasks its stage ran",
+        f"{which}: each box of the stage DAG ({facts.call(j, 'stage_dag()')}) says how many tasks its stage ran",
     ])
 
 
@@ -144,7 +141,7 @@ def check_tasks_per_worker(rec: Any, answer: Any, stage: int | None = 0,
     return Miss(f"{x:g} is not about what each worker ran", [
         "a stage has one task per partition, and the driver shares them among the workers",
         f"your answer is {_direction(x, mean)}: divide the tasks of {where} by the number of workers",
-        f"count the tasks of {where} in the stage DAG ({_call(j, 'stage_dag()')}) and the workers in "
+        f"count the tasks of {where} in the stage DAG ({facts.call(j, 'stage_dag()')}) and the workers in "
         "rec.cluster_view(), then divide",
     ])
 
@@ -181,7 +178,7 @@ def check_shuffle_bytes(rec: Any, answer: Any, stage: int | None = None,
         "the shuffle moves the rows (or partial results) the stage before it wrote, counted in bytes; "
         "give a number of bytes or text with a unit such as 'KiB'",
         f"your answer is {far} (1 KiB = 1024 bytes, 1 MB = 1,000,000 bytes)",
-        f"the shuffle arrow of the stage DAG ({_call(j, 'stage_dag()')}) is labelled with the bytes it moved",
+        f"the shuffle arrow of the stage DAG ({facts.call(j, 'stage_dag()')}) is labelled with the bytes it moved",
     ])
 
 
@@ -210,5 +207,5 @@ def check_parallel_tasks(rec: Any, answer: Any, job: int | str | None = None) ->
     return Miss(f"{n} is not it", [
         "each task slot (one thread of a worker) runs one task at a time: how many slots does the cluster have?",
         f"your answer is {_direction(n, peak)}: workers × slots per worker is the most that can run at once",
-        f"in the timeline ({_call(j, 'timeline()')}) each row is one slot: find the moment with the most rows busy",
+        f"in the timeline ({facts.call(j, 'timeline()')}) each row is one slot: find the moment with the most rows busy",
     ])
