@@ -148,8 +148,8 @@ def dead_workers(job: Job) -> list[str]:
 
 def peak_running(job: Job) -> int:
     """Most Spark-style tasks running at the same moment: the most slots the player ever shows busy
-    (:func:`teachkit.model.fold.peak_running`)."""
-    return fold.peak_running(job)
+    (:func:`teachkit.model.fold.peaks`)."""
+    return fold.peaks(job)[0]
 
 
 def slots(job: Job) -> tuple[int, int]:

@@ -25,6 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from teachkit.model.fold import peaks
+
 __all__ = [
     "Steal",
     "assigned_first",
@@ -153,55 +155,20 @@ def assigned_first(job: Any, stage: Any = None) -> dict[str, int]:
     return {name: counts.get(name, 0) for name in tasks_per_worker(job, stage)}
 
 
-def _owner(job: Any, stage: Any = None) -> dict[str, tuple[int, int]]:
-    stages = job.stages if stage is None else [stage]
-    return {k: (t.stage, t.partition) for s in stages for t in s.tasks for k in t.keys}
-
-
-def _running_edges(job: Any, stage: Any = None) -> dict[str, list]:
-    """Per worker: (time, +1/-1, Spark task, slot) at each compute start and stop of the task's Dask pieces."""
-    owner = _owner(job, stage)
-    edges: dict[str, list] = {}
-    for key, dtask in job.dask_tasks.items():
-        if key not in owner:
-            continue  # gather and shuffle-barrier tasks belong to no stage
-        for a in dtask.attempts:
-            if a.worker and a.start is not None and a.stop is not None and a.stop >= a.start:
-                slot = (a.worker, a.slot if a.slot is not None else a.thread)
-                edges.setdefault(a.worker, []).extend([(a.start, 1, owner[key], slot), (a.stop, -1, owner[key], slot)])
-    return edges
-
-
-def _peak(items: list) -> int:
-    """The most tasks running at once: at each moment the smaller of the tasks running and the slots busy."""
-    items = sorted(items, key=lambda e: (e[0], e[1]))  # a stop before a start at the same instant
-    tasks: Counter = Counter()
-    busy: Counter = Counter()
-    peak = 0
-    for _, delta, task, slot in items:
-        for counter, item in ((tasks, task), (busy, slot)):
-            counter[item] += delta
-            if counter[item] <= 0:
-                del counter[item]
-        peak = max(peak, min(len(tasks), len(busy)))
-    return peak
-
-
 def peak_per_worker(job: Any, stage: Any = None) -> dict[str, int]:
     """The most Spark-style tasks each worker ran at the same moment (its task slots in use at once).
 
-    A task runs on a worker while one of its Dask tasks computes there; at each
-    moment a worker's count is the smaller of its running tasks and its busy
-    slots, so the few milliseconds by which one slot's back-to-back tasks can
-    overlap in the recorded times never count twice.
+    Read from the fold the player shows (:func:`teachkit.model.fold.peaks`),
+    so a lesson's number and the picture always agree: a task runs on a slot
+    from its start to its finish as the job's log orders them.
     """
-    edges = _running_edges(job, stage)
-    return {name: _peak(edges.get(name, [])) for name in tasks_per_worker(job, stage)}
+    per = peaks(job, stage)[1]
+    return {name: per.get(name, 0) for name in tasks_per_worker(job, stage)}
 
 
 def peak_running(job: Any, stage: Any = None) -> int:
     """The most Spark-style tasks running at the same moment on the whole cluster (see :func:`peak_per_worker`)."""
-    return _peak([e for items in _running_edges(job, stage).values() for e in items])
+    return peaks(job, stage)[0]
 
 
 def done_by(job: Any, t: float, stage: Any = None) -> dict[str, int]:

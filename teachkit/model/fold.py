@@ -290,27 +290,38 @@ def _moment_kind(gkey: tuple | None, group: list) -> str:
     return kind
 
 
-def peak_running(job: Job) -> int:
-    """The most Spark-style tasks running on a slot at one moment of the job: the fold's count, so the most
-    slots the player and the cluster picture ever show busy (a slot never holds two running tasks)."""
+def peaks(job: Job, stage: Any = None) -> tuple[int, dict[str, int]]:
+    """The most Spark-style tasks running on a slot at one moment, on the whole cluster and on each worker.
+
+    Counted by folding the job's log, as the player and the cluster picture
+    show it (a slot never holds two running tasks); ``stage`` keeps one stage's
+    tasks.  Returns ``(cluster peak, {worker name: its peak})`` (workers that
+    ran none of them left out).
+    """
     with no_gc():
         rec = job.recording
         workers = list(rec.workers) if rec is not None else []
-        fold = Fold(job, list(job.stages), workers)
-        on_slot = {i for i, s in enumerate(fold.shown) if s[0] in (RUNNING, RERUN) and s[2] > 0}
-        peak = 0
+        fold = Fold(job, list(job.stages) if stage is None else [stage], workers)
+        running: dict[int, int] = {}  # task index -> worker index, while on a slot
+        per: Counter = Counter()
+        peak, best = 0, Counter()
         for _, _, items in moments(job, workers, frozenset(fold.task_of)):
             changed: set[int] = set()
             for kind, what in items:
                 if kind == "change":
                     fold.apply(what, changed)
+            touched = set()
             for idx, _, new, _ in fold.commit(changed):
+                if idx in running:
+                    per[running.pop(idx)] -= 1
                 if new[0] in (RUNNING, RERUN) and new[2] > 0:
-                    on_slot.add(idx)
-                else:
-                    on_slot.discard(idx)
-            peak = max(peak, len(on_slot))
-        return peak
+                    running[idx] = new[1]
+                    per[new[1]] += 1
+                    touched.add(new[1])
+            for w in touched:  # after the whole moment: a slot's next task starts as its last one ends
+                best[w] = max(best[w], per[w])
+            peak = max(peak, len(running))
+        return peak, {fold.wname[w]: n for w, n in best.items() if w >= 0}
 
 
 @dataclass
