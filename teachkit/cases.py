@@ -79,6 +79,8 @@ CASES = [
          'df24.groupBy("category").count().collect()', 4, TASKS),
     Case("seed-plan-p2p", 'df24.groupby("category").count(split_out=4, split_every=24).optimize().compute()',
          'df24.groupBy("category").count().collect()', 4, P2P),
+    Case("seed-plan-value-counts", 'df24.category.value_counts(split_out=4).optimize().compute()',
+         'df24.groupBy("category").count().collect()', 4, TASKS),
     Case("multi-agg", 'df.groupby("category").agg({"value": ["mean", "max"]}, split_out=2).compute()',
          'df.groupBy("category").agg(F.mean("value"), F.max("value")).collect()', 2),
     Case("distinct", 'df[["category"]].drop_duplicates(split_out=4).compute()',

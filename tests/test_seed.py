@@ -28,13 +28,14 @@ def expected_answer(rows: int = ROWS, partitions: int = PARTS) -> dict[str, int]
 # -- no cluster ----------------------------------------------------------------------------------
 
 def test_every_choice_of_the_plan_is_named_with_its_reason_and_dasks_default():
-    assert [c.name for c in seed.PLAN] == ["split_out", "shuffle method", "split_every", "fusion"]
+    assert [c.name for c in seed.PLAN] == ["count rows", "split_out", "shuffle method", "fusion"]
     for choice in seed.PLAN:
         assert choice.setting and choice.reason and choice.dask_default
         assert f"{choice.setting} (Dask's default: {choice.dask_default}): {choice.reason}" in seed.PLAN_TEXT
-    assert "P2P" in seed.PLAN_TEXT and "split_out=34" in seed.PLAN_TEXT and "compute() unfused" in seed.PLAN_TEXT
+    assert "P2P" in seed.PLAN_TEXT and "split_out=500" in seed.PLAN_TEXT and "compute() unfused" in seed.PLAN_TEXT
     line = seed.plan_line(PARTS)
-    assert "split_every=20" in line and "Dask's defaults: split_out=2, the P2P shuffle" in line
+    assert line.startswith('plan: value_counts(), split_out=8, shuffle method "tasks", fused (')
+    assert "Dask's defaults: groupby().count(), split_out=20, the P2P shuffle" in line
 
 
 def test_the_query_fixes_its_plan_and_leaves_dasks_settings_alone():
@@ -109,7 +110,7 @@ def test_demo_runs_the_seed_job_twice_and_writes_the_last_run(tmp_path):
     assert per_worker, text
     counts = dict(item.rsplit(" ", 1) for item in per_worker.group(1).split(", "))
     assert set(counts) == {"worker-1", "worker-2"} and sum(map(int, counts.values())) == PARTS
-    assert "plan: split_out=8" in text and "Dask's defaults:" in text
+    assert "plan: value_counts(), split_out=8" in text and "Dask's defaults:" in text
     for name in ("recording.json.gz", "summary.json", "stage_dag.svg", "task_dag.svg", "timeline.svg",
                  "walkthrough.html"):
         assert (tmp_path / name).stat().st_size > 0, name

@@ -262,6 +262,8 @@ EXPECTED = {
                            ("shuffle read → count", 4, {0: "shuffle"}, "driver")]],
     "seed-plan-p2p": [[("read → partial count → shuffle write", 24, {}, "shuffle"),
                        ("shuffle read → count", 4, {0: "shuffle"}, "driver")]],
+    "seed-plan-value-counts": [[("read → partial count → shuffle write", 24, {}, "shuffle"),
+                                ("shuffle read → count", 4, {0: "shuffle"}, "driver")]],
     "multi-agg": [[("read → partial aggregate → shuffle write", 8, {}, "shuffle"),
                    ("shuffle read → aggregate", 2, {0: "shuffle"}, "driver")]],
     "distinct": [[("read → partial distinct → shuffle write", 8, {}, "shuffle"),

@@ -5,6 +5,7 @@ One command (a few minutes on 2 cores; never edit the files by hand)::
     .venv/bin/python tools/make_examples.py                  # every lesson and solution notebook, then the index
     .venv/bin/python tools/make_examples.py notebooks/03_*.ipynb   # some notebooks (the others' runs are kept)
     .venv/bin/python tools/make_examples.py --extras         # also record the extra examples again
+    .venv/bin/python tools/make_examples.py notebooks/08_*.ipynb --extras seed   # one lesson, one extra
 
 Each course notebook (``notebooks/``, then ``solutions/``, whose runs the
 generated exercises share) runs top to bottom on a fresh kernel (nbclient, one
@@ -129,8 +130,9 @@ def straggler(cluster) -> teachkit.Recording:
 
 def seed(cluster) -> teachkit.Recording:
     """Lesson 8's detailed example at full size: 1,000,000 rows, 500 partitions, 5 workers x 20 task slots."""
-    df = sales(rows=1_000_000, partitions=500)
-    plan = df.groupby("category").count(split_out=8, split_every=500, shuffle_method="tasks").optimize()
+    from teachkit import seed as seed_job
+
+    plan = seed_job.seed_query(sales(rows=1_000_000, partitions=500))
     with teachkit.record(cluster) as rec:
         with teachkit.job("groupby count, full size"):
             plan.compute()
@@ -143,13 +145,15 @@ EXTRAS = {"groupby": (groupby, 3, 1), "pipeline": (pipeline, 3, 1), "killed": (k
           "straggler": (straggler, 3, 1), "seed": (seed, 5, 20)}
 
 
-def record_extras() -> dict[str, teachkit.Recording]:
+def record_extras(names: list[str]) -> dict[str, teachkit.Recording]:
+    """Record the extra examples called ``names`` (all of them when empty), one cluster per shape."""
+    chosen = {name: EXTRAS[name] for name in (names or EXTRAS)}
     out = {}
-    for shape in sorted({(w, t) for _, w, t in EXTRAS.values()}):
+    for shape in sorted({(w, t) for _, w, t in chosen.values()}):
         cluster = teachkit.start_cluster(workers=shape[0], threads_per_worker=shape[1], memory_limit="1GiB",
                                          dashboard=False)
         try:
-            for name, (make, workers, threads) in EXTRAS.items():
+            for name, (make, workers, threads) in chosen.items():
                 if (workers, threads) == shape:
                     print(f"  extra {name}: recording ...", flush=True)
                     out[name] = make(cluster)
@@ -253,7 +257,8 @@ def describe_extra(name: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="course notebooks (default: notebooks/*.ipynb)")
-    parser.add_argument("--extras", action="store_true", help="record the extra examples again too")
+    parser.add_argument("--extras", nargs="*", choices=sorted(EXTRAS), metavar="NAME",
+                        help="record the extra examples again too (only those NAMEs if given)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds a cell may run (default 900)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -280,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                 made[name] = (lesson_of(path), rec)
             print(f"[{k}/{len(notebooks)}] {path.stem}: {len(found)} run(s) in {time.perf_counter() - t0:.0f} s",
                   flush=True)
-    extras = record_extras() if args.extras else {}
+    extras = record_extras(args.extras) if args.extras is not None else {}
     old = {e["name"]: e for e in read_index(OUT)}
     lessons = {lesson_of(p) for p in notebooks}
     stale = [n for n, e in old.items() if e.get("lesson") and (everything or e["lesson"] in lessons) and n not in made]
