@@ -17,7 +17,15 @@ partition by partition, where the tasks run:
   stricter comparison.  ``--spark-data pandas`` makes the very same rows as teachkit
   with ``mapInPandas`` (Python workers and Arrow: slower for Spark).
 
-Warm runs alternate which side goes first.  Prints every run, both medians and
+Both sides are warmed up before any run counts: teachkit twice (imports, the
+workers' first tasks), PySpark ``--spark-warmup`` times (default 8), because the
+JVM's just-in-time compiler keeps speeding Spark up over its first runs (2.9 s,
+then 2.4, 1.6, 1.4 s on our machines): timing it after two runs would flatter
+teachkit.  Before each timed run the benchmark waits until the machine is quiet
+(under 15% of its CPU busy over a quarter second, at most 5 s), so neither side
+pays for the other's clean-up (the JVM compiles and collects garbage for about
+half a second after a job).  Warm runs alternate which side goes first.  Prints
+every run, both medians and
 ``seed job ratio teachkit/spark=<r>`` (median over median), then the cold times:
 ``teachkit demo`` in a subprocess from the command to ``walkthrough.html``
 written, and a fresh PySpark session (JVM start) plus its first job, also in a
@@ -45,6 +53,18 @@ from pathlib import Path
 from teachkit.spark_run import LOG4J2  # Spark's logging, quiet: the kit's own settings
 
 ROOT = Path(__file__).resolve().parents[1]
+#: A quiet machine: less than this share of all CPUs busy over ``QUIET_WINDOW`` seconds (waited for at most ``QUIET_MAX``).
+QUIET_SHARE, QUIET_WINDOW, QUIET_MAX = 15.0, 0.25, 5.0
+
+
+def wait_until_quiet() -> float:
+    """Wait until the machine is quiet (see ``QUIET_SHARE``); the seconds waited."""
+    import psutil
+
+    t = time.perf_counter()
+    while psutil.cpu_percent(interval=QUIET_WINDOW) >= QUIET_SHARE and time.perf_counter() - t < QUIET_MAX:
+        pass
+    return time.perf_counter() - t
 
 
 @contextlib.contextmanager
@@ -150,6 +170,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=5, help="teachkit's worker processes and Spark's local[N]")
     parser.add_argument("--out-partitions", type=int, default=8)
     parser.add_argument("--spark-data", choices=("jvm", "pandas"), default="jvm")
+    parser.add_argument("--spark-warmup", type=int, default=8, help="PySpark runs before timing (default: %(default)s)")
     args = parser.parse_args()
 
     import teachkit
@@ -165,6 +186,7 @@ def main() -> None:
     colds: dict[str, list[float]] = {"demo": [], "demo exit": [], "spark": []}
     for i in range(args.cold_runs):
         for side in (("demo", "spark") if i % 2 == 0 else ("spark", "demo")):
+            wait_until_quiet()
             if side == "demo":
                 written, total = cold_demo(args)
                 colds["demo"].append(written)
@@ -181,16 +203,23 @@ def main() -> None:
         query = seed.seed_query(sales(rows=args.rows, partitions=args.partitions), out_partitions=args.out_partitions)
         with spark_session(args.workers, args.out_partitions) as spark:
             frame = spark_frame(spark, args.rows, args.partitions, args.spark_data)
-            answers = {}
-            for _ in range(2):  # warm up both: imports, JIT, the workers' first tasks, the recorder's module
+            answers, warm = {}, {"teachkit": [], "spark": []}
+            for i in range(max(2, args.spark_warmup)):  # imports, the JIT, the workers' first tasks, the recorder
+                t = time.perf_counter()
                 answers["spark"] = spark_job(frame)
-                _, result, _ = seed.run_seed_job(cluster, query)
-                answers["teachkit"] = seed.answer(result)
+                warm["spark"].append(time.perf_counter() - t)
+                if i < 2:
+                    _, result, seconds = seed.run_seed_job(cluster, query)
+                    answers["teachkit"] = seed.answer(result)
+                    warm["teachkit"].append(seconds)
+            print("warm-up runs (not counted): " + "; ".join(
+                f"{side} {', '.join(f'{x:.2f}' for x in xs)} s" for side, xs in warm.items()), flush=True)
             for side, answer in answers.items():
                 if sum(answer.values()) != args.rows // args.partitions * args.partitions or len(answer) != 8:
                     raise SystemExit(f"{side} answered {answer}: not the seed's counts")
             for i in range(args.runs):
                 for side in (("teachkit", "spark") if i % 2 == 0 else ("spark", "teachkit")):
+                    wait_until_quiet()
                     if side == "teachkit":
                         rec, _, seconds = seed.run_seed_job(cluster, query)
                         shape = [stage.num_tasks for stage in rec.jobs[0].stages]
