@@ -58,17 +58,34 @@ def empty_plan(maps: int = 500, groups: int = 8):
     return dask.delayed(_gather, pure=False)(*middle)
 
 
-def median_seconds(client, run, runs: int) -> float:
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its children still running (the cluster's processes)."""
+    import psutil
+
+    total = 0.0
+    me = psutil.Process()
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def median_seconds(client, run, runs: int) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds (all of the cluster's processes) of ``runs`` runs."""
     from record_overhead import settle
 
-    times = []
+    times, cpus = [], []
     for _ in range(runs):
         settle(client)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_seconds()
         run()
         settle(client)
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        cpus.append(cpu_seconds() - c)
+    return statistics.median(times), statistics.median(cpus)
 
 
 def main() -> None:
@@ -105,15 +122,17 @@ def main() -> None:
             run()  # warm up every worker
         print(f"seed job, {args.workers} workers x {args.threads} thread(s), median of {args.runs}:")
         for name, run in variants.items():
-            print(f"  {name:38s} {median_seconds(cluster.client, run, args.runs):6.2f} s", flush=True)
+            wall, cpu = median_seconds(cluster.client, run, args.runs)
+            print(f"  {name:38s} {wall:6.2f} s  (CPU {cpu:5.2f} s)", flush=True)
         fused = seed.seed_query(df)
         empty = empty_plan()
-        print(f"the seed plan's two parts ({len(fused.__dask_graph__())} Dask tasks):")
-        print(f"  {'empty tasks (same count, no work)':38s} "
-              f"{median_seconds(cluster.client, lambda: dask.compute(empty), args.runs):6.2f} s", flush=True)
-        data = median_seconds(cluster.client, lambda: fused.compute(scheduler="sync"), args.runs)
         cores = os.cpu_count() or 1
-        print(f"  {'data work (one thread, no cluster)':38s} {data:6.2f} s  (/ {cores} cores = {data / cores:.2f} s)")
+        print(f"the seed plan's two parts ({len(fused.__dask_graph__())} Dask tasks):")
+        wall, empty_cpu = median_seconds(cluster.client, lambda: dask.compute(empty), args.runs)
+        print(f"  {'empty tasks (same count, no work)':38s} {wall:6.2f} s  (CPU {empty_cpu:5.2f} s)", flush=True)
+        data, _ = median_seconds(cluster.client, lambda: fused.compute(scheduler="sync"), args.runs)
+        print(f"  {'data work (one thread, no cluster)':38s} {data:6.2f} s  (CPU {data:5.2f} s)")
+        print(f"  both parts' CPU spread evenly over {cores} cores: {(empty_cpu + data) / cores:.2f} s at best")
     finally:
         cluster.close()
 
