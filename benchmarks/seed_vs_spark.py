@@ -18,7 +18,7 @@ partition by partition, where the tasks run:
   with ``mapInPandas`` (Python workers and Arrow: slower for Spark).
 
 Both sides are warmed up before any run counts: teachkit twice (imports, the
-workers' first tasks), PySpark ``--spark-warmup`` times (default 8), because the
+workers' first tasks), PySpark ``--spark-warmup`` times (default 12), because the
 JVM's just-in-time compiler keeps speeding Spark up over its first runs (2.9 s,
 then 2.4, 1.6, 1.4 s on our machines): timing it after two runs would flatter
 teachkit.  Before each timed run the benchmark waits until the machine is quiet
@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=5, help="teachkit's worker processes and Spark's local[N]")
     parser.add_argument("--out-partitions", type=int, default=8)
     parser.add_argument("--spark-data", choices=("jvm", "pandas"), default="jvm")
-    parser.add_argument("--spark-warmup", type=int, default=8, help="PySpark runs before timing (default: %(default)s)")
+    parser.add_argument("--spark-warmup", type=int, default=12, help="PySpark runs before timing (default: %(default)s)")
     args = parser.parse_args()
 
     import teachkit
