@@ -176,7 +176,8 @@ function render({ model, el }) {
     step = n;
     const st = F.steps[n];
     caption.textContent = st.caption;
-    clock.textContent = `${(st.t - F.start).toFixed(3)} s into the job`;
+    const since = st.t - F.start;  // the graph's arrival is the job's start: no "-0.000" from rounding
+    clock.textContent = `${(Math.abs(since) < 0.0005 ? 0 : since).toFixed(3)} s into the job`;
     slider.value = String(n);
     root.dataset.step = String(n);
     drawDag();
