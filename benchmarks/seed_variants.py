@@ -130,9 +130,9 @@ def main() -> None:
         print(f"the seed plan's two parts ({len(fused.__dask_graph__())} Dask tasks):")
         wall, empty_cpu = median_seconds(cluster.client, lambda: dask.compute(empty), args.runs)
         print(f"  {'empty tasks (same count, no work)':38s} {wall:6.2f} s  (CPU {empty_cpu:5.2f} s)", flush=True)
-        data, _ = median_seconds(cluster.client, lambda: fused.compute(scheduler="sync"), args.runs)
-        print(f"  {'data work (one thread, no cluster)':38s} {data:6.2f} s  (CPU {data:5.2f} s)")
-        print(f"  both parts' CPU spread evenly over {cores} cores: {(empty_cpu + data) / cores:.2f} s at best")
+        data, data_cpu = median_seconds(cluster.client, lambda: fused.compute(scheduler="sync"), args.runs)
+        print(f"  {'data work (one thread, no cluster)':38s} {data:6.2f} s  (CPU {data_cpu:5.2f} s)")
+        print(f"  both parts' CPU spread evenly over {cores} cores: {(empty_cpu + data_cpu) / cores:.2f} s at best")
     finally:
         cluster.close()
 
